@@ -1,0 +1,200 @@
+/*
+ * pageheap: a freestanding page allocator (and, later, malloc family) for
+ * bare-metal Cortex-M / Cortex-A boards and for the host.
+ *
+ * The page allocator follows the design the Go runtime adopted in Go 1.14:
+ * one allocation bitmap word per chunk of pages, a radix tree of free-run
+ * summaries (start, max, end) over the chunks, and address-ordered first fit
+ * guided by the tree, with a search hint for the one-page case.
+ *
+ * This header is the whole public contract (see shared/API.md).  It includes
+ * only the compiler's freestanding headers.
+ *
+ * Bounds (W = pages per chunk = bits of the machine word: 32 on Arm, 64 on
+ * x86-64; H = tree height of a region = ceil(log2(chunks of the region))):
+ *   ph_page_alloc(h, n): O(R + H + n/W) where R is the number of regions
+ *                        (at most PH_MAX_REGIONS): one root test per region,
+ *                        one descent of H levels with fan-out 2, a word scan
+ *                        at the leaf, then the bitmap words the run covers
+ *                        and their ancestors (H + n/W summary merges).
+ *   ph_page_free(h, p, n): O(R + H + n/W): region lookup, a check and a clear
+ *                        of the words the run covers, H + n/W merges.
+ *   Neither depends on how fragmented the heap is.
+ */
+#ifndef PAGEHEAP_H
+#define PAGEHEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- build parameters ------------------------------------------------ */
+
+/* Regions one heap can hold.  The API promises at least 8. */
+#ifndef PH_MAX_REGIONS
+#define PH_MAX_REGIONS 16
+#endif
+
+/* Page size used when ph_init is given 0: small pages on 32-bit boards
+ * (fine-grained spans for small RAM), 4 KiB on 64-bit hosts. */
+#ifndef PH_DEFAULT_PAGE_SIZE
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define PH_DEFAULT_PAGE_SIZE 4096u
+#else
+#define PH_DEFAULT_PAGE_SIZE 256u
+#endif
+#endif
+
+#define PH_MIN_PAGE_SIZE 64u
+#define PH_MAX_PAGE_SIZE 65536u
+
+/* ---- return codes ------------------------------------------------------ */
+
+enum {
+    PH_OK = 0,
+    PH_EINVAL = -1,   /* bad argument: page size, granule, NULL heap, ... */
+    PH_ENOMEM = -2,   /* region too small to hold one usable page         */
+    PH_EOVERLAP = -3, /* region overlaps one already added                */
+    PH_ELIMIT = -4    /* PH_MAX_REGIONS regions already added             */
+};
+
+/* ph_check results: the first invariant found broken. */
+enum {
+    PH_CHECK_HEAP = -100,      /* heap header not initialised / corrupt     */
+    PH_CHECK_REGIONS = -101,   /* region table unsorted, overlapping        */
+    PH_CHECK_BITMAP = -102,    /* padding bits past the region's end clear  */
+    PH_CHECK_LEAF = -103,      /* a chunk summary disagrees with its bitmap */
+    PH_CHECK_TREE = -104,      /* a tree node disagrees with its children   */
+    PH_CHECK_COUNTS = -105,    /* pages_free disagrees with the bitmaps     */
+    PH_CHECK_HINT = -106,      /* a free page lies below the search hint    */
+    PH_CHECK_RELEASED = -107   /* release state inconsistent                */
+};
+
+/* Fault codes passed to port->fault. */
+enum {
+    PH_FAULT_BAD_POINTER = 1, /* not page aligned, in no region, past its end */
+    PH_FAULT_DOUBLE_FREE = 2  /* the range holds a page that is already free  */
+};
+
+/* ---- types ------------------------------------------------------------- */
+
+typedef struct ph_port {
+    void *ctx;                                            /* passed back to every hook */
+    void (*release)(void *ctx, void *base, size_t len);   /* may lose the contents  */
+    void (*acquire)(void *ctx, void *base, size_t len);   /* usable again on return */
+    void (*lock)(void *ctx);                              /* e.g. mask interrupts   */
+    void (*unlock)(void *ctx);
+    void (*fault)(void *ctx, int code, const void *addr); /* bad input was refused  */
+} ph_port;                                                /* every hook may be NULL */
+
+typedef struct ph_stats {
+    size_t page_size;        /* bytes per page                                   */
+    size_t regions;          /* regions added                                    */
+    size_t pages_total;      /* usable pages, metadata excluded                  */
+    size_t pages_free;       /* free pages, released ones included               */
+    size_t pages_released;   /* free pages whose granule is released right now   */
+    size_t largest_free_run; /* longest run of free pages inside one region      */
+    size_t metadata_bytes;   /* bytes of the regions taken by the allocator      */
+    size_t faults;           /* bad inputs refused since ph_init                 */
+} ph_stats;
+
+struct ph_region; /* lives in the metadata pages at the low end of a region */
+
+/* The heap object.  A complete type so that a board can place one in .bss;
+ * every field is private to the allocator and may change between versions. */
+typedef struct ph_heap {
+    uint32_t magic_;                   /* PH_HEAP_MAGIC once ph_init succeeded */
+    uint32_t page_shift_;              /* log2(page size)                       */
+    const ph_port *port_;              /* NULL: no hooks                        */
+    uint32_t nregions_;
+    uint32_t hint_region_;             /* search hint: every page below        */
+    size_t hint_page_;                 /*   (region, page) is in use           */
+    size_t pages_total_;
+    size_t pages_free_;
+    size_t metadata_bytes_;
+    size_t faults_;
+    struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
+} ph_heap;
+
+/* ---- set-up ------------------------------------------------------------ */
+
+/* Initialises *h (which may hold garbage).  page_size: a power of two in
+ * [PH_MIN_PAGE_SIZE, PH_MAX_PAGE_SIZE], or 0 for PH_DEFAULT_PAGE_SIZE.
+ * port may be NULL; it is kept by pointer and must outlive the heap.
+ * Returns PH_OK or PH_EINVAL (h is then unusable: every call refuses it).
+ * O(1); takes no lock. */
+int ph_init(ph_heap *h, size_t page_size, const ph_port *port);
+
+/* Hands [base, base+size) to the heap.  Metadata (a header, one bitmap word
+ * and about two 12-byte summaries per chunk of W pages) is placed in whole
+ * pages at the low end of the page-aligned part.  granule: 0 (never released)
+ * or a power of two >= the page size.  Returns PH_OK, or without any change:
+ * PH_EINVAL (bad heap or granule, size 0, address wrap), PH_EOVERLAP,
+ * PH_ENOMEM (no usable page once metadata is placed), PH_ELIMIT.
+ * A region holds at most 2^31 pages; memory past that is not used.
+ * O(chunks of the region + regions). */
+int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule);
+
+/* ---- pages ------------------------------------------------------------- */
+
+/* The lowest-addressed run of npages free pages (first fit over all regions,
+ * never spanning two), page aligned; NULL when npages is 0 or no run exists
+ * (nothing changes then).  Bound: see the top of this header. */
+void *ph_page_alloc(ph_heap *h, size_t npages);
+
+/* Frees npages pages from p.  Refused through the fault hook, changing
+ * nothing but the fault count: PH_FAULT_BAD_POINTER for a p that is not page
+ * aligned or in no region's usable pages, or a range reaching past its
+ * region; PH_FAULT_DOUBLE_FREE for a range holding a free page.  npages 0
+ * changes nothing.  Bound: see the top of this header. */
+void ph_page_free(ph_heap *h, void *p, size_t npages);
+
+/* ---- checking and statistics ------------------------------------------ */
+
+/* Fills *out.  O(regions). */
+void ph_get_stats(ph_heap *h, ph_stats *out);
+
+/* PH_OK when every invariant holds, else the PH_CHECK_* code of the first
+ * broken one.  Changes nothing.  O(pages / W + tree nodes). */
+int ph_check(ph_heap *h);
+
+/* ---- introspection (extension) ---------------------------------------- */
+
+typedef struct ph_region_info {
+    void *raw_base;      /* the memory handed to ph_add_region           */
+    size_t raw_size;
+    void *meta_base;     /* first metadata page (page aligned)           */
+    size_t meta_bytes;   /* whole pages of metadata                      */
+    void *base;          /* first usable page, right after the metadata */
+    size_t npages;       /* usable pages                                 */
+    size_t granule;      /* release unit, 0 = never released             */
+} ph_region_info;
+
+/* Describes region `index` (0 = lowest address).  PH_EINVAL when there is
+ * no such region.  O(1). */
+int ph_get_region(ph_heap *h, size_t index, ph_region_info *out);
+
+/* Page states reported by ph_walk. */
+enum {
+    PH_PAGES_META = 0,     /* metadata pages of a region              */
+    PH_PAGES_USED = 1,     /* allocated                               */
+    PH_PAGES_FREE = 2,     /* free, retained (powered)                */
+    PH_PAGES_RELEASED = 3  /* free, its granule released              */
+};
+
+typedef void (*ph_walk_fn)(void *ctx, const void *base, size_t npages, int state);
+
+/* Calls fn once per maximal run of pages of one state, regions in address
+ * order, metadata first in each region.  fn must not call into the heap
+ * (the lock is held).  O(pages / W + runs). */
+void ph_walk(ph_heap *h, ph_walk_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAGEHEAP_H */

@@ -1,0 +1,242 @@
+/*
+ * ph_check.c: invariant checking, statistics and introspection.  Kept apart
+ * from the hot path; nothing here changes heap state.
+ *
+ * Invariants (ph_check verifies each, in this order):
+ *   regions   sorted by address, not overlapping, metadata inside the raw
+ *             range, usable pages right after the metadata;
+ *   bitmap    the bits past a region's last page are set (in use for ever);
+ *   released  no page is both in use and released (the scavenger's state);
+ *   leaf      each chunk's summary equals the summary of its bitmap word,
+ *             leaves past the last chunk are (0, 0, 0);
+ *   tree      each inner node is the merge of its two children;
+ *   counts    the heap's page counts equal what the bitmaps say;
+ *   hint      no free page lies below the search hint.
+ */
+#include "ph_internal.h"
+
+static unsigned popcount_word(ph_word_t w)
+{
+    unsigned n = 0;
+    while (w != 0) {
+        w &= w - 1;
+        n++;
+    }
+    return n;
+}
+
+static int check_region_layout(const ph_heap *h, const struct ph_region *r)
+{
+    uintptr_t meta = (uintptr_t)r;
+    size_t meta_bytes = r->meta_pages << h->page_shift_;
+
+    if (meta < r->raw_base || r->base != meta + meta_bytes || r->limit > r->raw_end ||
+        r->limit != r->base + ((uintptr_t)r->npages << h->page_shift_))
+        return PH_CHECK_REGIONS;
+    if (r->npages == 0 || r->npages > PH_REGION_MAX_PAGES ||
+        r->nchunks != (r->npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2 ||
+        r->leaves < r->nchunks || r->leaves != (size_t)1 << r->height ||
+        (r->leaves >> 1) >= r->nchunks)
+        return PH_CHECK_REGIONS;
+    if (ph_region_meta_bytes(r->npages) > meta_bytes)
+        return PH_CHECK_REGIONS;
+    return PH_OK;
+}
+
+static int check_region_tree(const struct ph_region *r)
+{
+    const ph_sum *s = r->sum;
+    size_t c, first, v;
+    uint32_t child_len = PH_CHUNK_PAGES;
+
+    for (c = 0; c < r->leaves; c++) {
+        const ph_sum *leaf = &s[r->leaves + c];
+        if (c < r->nchunks) {
+            if (!ph_sum_eq(*leaf, ph_word_summary(r->alloc[c])))
+                return PH_CHECK_LEAF;
+        } else if (leaf->start != 0 || leaf->max != 0 || leaf->end != 0) {
+            return PH_CHECK_LEAF;
+        }
+    }
+    for (first = r->leaves >> 1; first >= 1; first >>= 1) {
+        for (v = first; v < 2 * first; v++)
+            if (!ph_sum_eq(s[v], ph_sum_merge(s[2 * v], s[2 * v + 1], child_len)))
+                return PH_CHECK_TREE;
+        child_len <<= 1;
+    }
+    return PH_OK;
+}
+
+/* Free pages of r; *first_free gets the lowest free page (npages if none). */
+static size_t count_free(const struct ph_region *r, size_t *first_free)
+{
+    size_t c, n = 0;
+    *first_free = r->npages;
+    for (c = 0; c < r->nchunks; c++) {
+        ph_word_t w = r->alloc[c];
+        if (w != PH_WORD_ONES && *first_free == r->npages)
+            *first_free = (c << PH_CHUNK_LOG2) + ph_ctz(~w);
+        n += PH_CHUNK_PAGES - popcount_word(w);
+    }
+    return n;
+}
+
+static int check_locked(const ph_heap *h)
+{
+    size_t total = 0, free_pages = 0, meta = 0;
+    uint32_t i;
+    unsigned tail;
+
+    if (h->nregions_ > PH_MAX_REGIONS || h->hint_region_ > h->nregions_)
+        return PH_CHECK_HEAP;
+    for (i = 0; i < h->nregions_; i++) {
+        const struct ph_region *r = h->regions_[i];
+        size_t c, first_free, nfree;
+        int rc;
+
+        if (r == NULL)
+            return PH_CHECK_REGIONS;
+        if (i > 0 && h->regions_[i - 1]->raw_end > r->raw_base)
+            return PH_CHECK_REGIONS;
+        rc = check_region_layout(h, r);
+        if (rc != PH_OK)
+            return rc;
+        tail = (unsigned)(r->npages & (PH_CHUNK_PAGES - 1));
+        if (tail != 0 && (r->alloc[r->nchunks - 1] | ph_mask_below(tail)) != PH_WORD_ONES)
+            return PH_CHECK_BITMAP;
+        for (c = 0; c < r->nchunks; c++)
+            if ((r->alloc[c] & r->released[c]) != 0)
+                return PH_CHECK_RELEASED;
+        rc = check_region_tree(r);
+        if (rc != PH_OK)
+            return rc;
+        nfree = count_free(r, &first_free);
+        total += r->npages;
+        free_pages += nfree;
+        meta += r->meta_pages << h->page_shift_;
+        if (i < h->hint_region_ && nfree != 0)
+            return PH_CHECK_HINT;
+        if (i == h->hint_region_ && (h->hint_page_ > r->npages || first_free < h->hint_page_))
+            return PH_CHECK_HINT;
+    }
+    if (total != h->pages_total_ || free_pages != h->pages_free_ || meta != h->metadata_bytes_)
+        return PH_CHECK_COUNTS;
+    return PH_OK;
+}
+
+int ph_check(ph_heap *h)
+{
+    int rc;
+    if (!ph_heap_ok(h))
+        return PH_CHECK_HEAP;
+    ph_lock(h);
+    rc = check_locked(h);
+    ph_unlock(h);
+    return rc;
+}
+
+void ph_get_stats(ph_heap *h, ph_stats *out)
+{
+    uint32_t i;
+    size_t largest = 0;
+
+    if (out == NULL)
+        return;
+    out->page_size = 0;
+    out->regions = 0;
+    out->pages_total = 0;
+    out->pages_free = 0;
+    out->pages_released = 0;
+    out->largest_free_run = 0;
+    out->metadata_bytes = 0;
+    out->faults = 0;
+    if (!ph_heap_ok(h))
+        return;
+    ph_lock(h);
+    for (i = 0; i < h->nregions_; i++)
+        if (h->regions_[i]->sum[1].max > largest)
+            largest = h->regions_[i]->sum[1].max;
+    out->page_size = (size_t)1 << h->page_shift_;
+    out->regions = h->nregions_;
+    out->pages_total = h->pages_total_;
+    out->pages_free = h->pages_free_;
+    out->largest_free_run = largest;
+    out->metadata_bytes = h->metadata_bytes_;
+    out->faults = h->faults_;
+    ph_unlock(h);
+}
+
+int ph_get_region(ph_heap *h, size_t index, ph_region_info *out)
+{
+    const struct ph_region *r;
+    int rc = PH_EINVAL;
+
+    if (!ph_heap_ok(h) || out == NULL)
+        return PH_EINVAL;
+    ph_lock(h);
+    if (index < h->nregions_) {
+        r = h->regions_[index];
+        out->raw_base = (void *)r->raw_base;
+        out->raw_size = (size_t)(r->raw_end - r->raw_base);
+        out->meta_base = (void *)(uintptr_t)r;
+        out->meta_bytes = r->meta_pages << h->page_shift_;
+        out->base = (void *)r->base;
+        out->npages = r->npages;
+        out->granule = r->granule;
+        rc = PH_OK;
+    }
+    ph_unlock(h);
+    return rc;
+}
+
+static int page_state(const struct ph_region *r, size_t page)
+{
+    size_t c = page >> PH_CHUNK_LOG2;
+    ph_word_t bit = (ph_word_t)1 << (page & (PH_CHUNK_PAGES - 1));
+    if (r->alloc[c] & bit)
+        return PH_PAGES_USED;
+    return (r->released[c] & bit) ? PH_PAGES_RELEASED : PH_PAGES_FREE;
+}
+
+/* True when all pages of chunk c are in `state`. */
+static bool chunk_all(const struct ph_region *r, size_t c, int state)
+{
+    switch (state) {
+    case PH_PAGES_USED:
+        return r->alloc[c] == PH_WORD_ONES;
+    case PH_PAGES_FREE:
+        return r->alloc[c] == 0 && r->released[c] == 0;
+    default:
+        return r->alloc[c] == 0 && r->released[c] == PH_WORD_ONES;
+    }
+}
+
+void ph_walk(ph_heap *h, ph_walk_fn fn, void *ctx)
+{
+    uint32_t i;
+
+    if (!ph_heap_ok(h) || fn == NULL)
+        return;
+    ph_lock(h);
+    for (i = 0; i < h->nregions_; i++) {
+        const struct ph_region *r = h->regions_[i];
+        size_t page = 0;
+        fn(ctx, (const void *)r, r->meta_pages, PH_PAGES_META);
+        while (page < r->npages) {
+            int state = page_state(r, page);
+            size_t end = page + 1;
+            while (end < r->npages) {
+                if ((end & (PH_CHUNK_PAGES - 1)) == 0 && end + PH_CHUNK_PAGES <= r->npages &&
+                    chunk_all(r, end >> PH_CHUNK_LOG2, state))
+                    end += PH_CHUNK_PAGES;
+                else if (page_state(r, end) == state)
+                    end++;
+                else
+                    break;
+            }
+            fn(ctx, (const void *)ph_page_addr(h, r, page), end - page, state);
+            page = end;
+        }
+    }
+    ph_unlock(h);
+}

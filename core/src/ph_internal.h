@@ -1,0 +1,139 @@
+/*
+ * ph_internal.h: the data structures behind pageheap's page allocator.
+ *
+ * Terms (as in Go's mpagealloc.go):
+ *   page    the allocation unit, 2^page_shift bytes (64 B .. 64 KiB).
+ *   chunk   PH_CHUNK_PAGES pages whose state is one bitmap word.  A chunk is
+ *           one machine word so that every bitmap operation is a handful of
+ *           single-word instructions, also on a Cortex-M.
+ *   region  one contiguous piece of RAM handed over by ph_add_region.  Its
+ *           metadata (struct ph_region, the bitmaps, the summary tree) sits
+ *           in whole pages at the region's low end; page 0 of the region's
+ *           bitmap is the first page after them.
+ *   summary (start, max, end) of a range of pages: free pages at its low
+ *           end, longest free run inside it, free pages at its high end.
+ *
+ * The summary tree of a region is a complete binary tree stored as an
+ * implicit array: node 1 is the root, node v has children 2v and 2v+1, and
+ * the leaves (chunk c is node leaves + c) start at index `leaves`, the
+ * number of chunks rounded up to a power of two.  Leaves past the last chunk
+ * summarise nothing and hold (0, 0, 0), as do the bits past the region's
+ * last page (marked in use for ever), so no run is ever found past the end.
+ * A radix of 2 keeps every merge to one pair of children: the cost of
+ * updating a run is (height + chunks covered) pair merges, and the search is
+ * one root-to-leaf descent testing two children per level.
+ *
+ * A tree whose regions are not adjacent cannot join runs across regions:
+ * each region has its own tree, and an allocation tries them in address
+ * order, so no run spans two regions.
+ */
+#ifndef PH_INTERNAL_H
+#define PH_INTERNAL_H
+
+#include "pageheap.h"
+#include "ph_bits.h"
+
+#define PH_HEAP_MAGIC 0x70686870u /* "phhp" */
+#define PH_CHUNK_PAGES PH_WORD_BITS
+#define PH_CHUNK_LOG2 PH_WORD_LOG2
+
+/* Largest region, in pages: summary fields are 32-bit and a node's length
+ * (up to twice the region, rounded to a power of two) must fit. */
+#define PH_REGION_MAX_PAGES ((size_t)1 << 31)
+
+/* Summary of a range of pages.  Three 32-bit fields, not one packed word:
+ * the tree walk reads start/max/end of two children at every level, and
+ * unpacking a shared word would cost a shift and a mask per field on the hot
+ * path; the price is 12 bytes a node (about 24 bytes per chunk). */
+typedef struct ph_sum {
+    uint32_t start; /* free pages at the low end  */
+    uint32_t max;   /* longest free run           */
+    uint32_t end;   /* free pages at the high end */
+} ph_sum;
+
+struct ph_region {
+    uintptr_t base;        /* address of bitmap page 0 (after metadata)   */
+    uintptr_t limit;       /* base + npages pages                         */
+    uintptr_t raw_base;    /* the memory handed over: [raw_base, raw_end) */
+    uintptr_t raw_end;
+    size_t npages;         /* usable pages                                */
+    size_t nchunks;        /* bitmap words: ceil(npages / PH_CHUNK_PAGES) */
+    size_t leaves;         /* nchunks rounded up to a power of two        */
+    size_t meta_pages;     /* pages below base taken by metadata          */
+    size_t granule;        /* release unit in bytes, 0 = never released   */
+    uint32_t height;       /* log2(leaves)                                */
+    ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
+    ph_word_t *released;   /* nchunks words, 1 = free and released        */
+    ph_sum *sum;           /* 2 * leaves nodes; sum[0] unused             */
+};
+
+/* ---- chunk (one word) operations: ph_chunk.c ---- */
+
+/* Index of the first run of n free (0) bits in used, PH_WORD_BITS if none.
+ * 1 <= n <= PH_WORD_BITS. */
+unsigned ph_word_first_run(ph_word_t used, unsigned n);
+
+/* Length of the longest run of free bits in used. */
+unsigned ph_word_max_run(ph_word_t used);
+
+/* Summary of one chunk. */
+ph_sum ph_word_summary(ph_word_t used);
+
+/* Summary of two adjacent ranges of child_len pages each. */
+static inline ph_sum ph_sum_merge(ph_sum l, ph_sum r, uint32_t child_len)
+{
+    ph_sum s;
+    uint32_t cross = l.end + r.start;
+    s.start = l.start == child_len ? child_len + r.start : l.start;
+    s.end = r.end == child_len ? child_len + l.end : r.end;
+    s.max = l.max > r.max ? l.max : r.max;
+    if (cross > s.max)
+        s.max = cross;
+    return s;
+}
+
+static inline bool ph_sum_eq(ph_sum a, ph_sum b)
+{
+    return a.start == b.start && a.max == b.max && a.end == b.end;
+}
+
+/* ---- heap helpers shared by the public entry points ---- */
+
+static inline bool ph_heap_ok(const ph_heap *h)
+{
+    return h != NULL && h->magic_ == PH_HEAP_MAGIC;
+}
+
+static inline void ph_lock(const ph_heap *h)
+{
+    if (h->port_ != NULL && h->port_->lock != NULL)
+        h->port_->lock(h->port_->ctx);
+}
+
+static inline void ph_unlock(const ph_heap *h)
+{
+    if (h->port_ != NULL && h->port_->unlock != NULL)
+        h->port_->unlock(h->port_->ctx);
+}
+
+static inline uintptr_t ph_page_addr(const ph_heap *h, const struct ph_region *r,
+                                     size_t page)
+{
+    return r->base + ((uintptr_t)page << h->page_shift_);
+}
+
+/* ---- region layout: ph_region.c ---- */
+
+/* Bytes of metadata for a region of npages usable pages. */
+size_t ph_region_meta_bytes(size_t npages);
+
+/* Rebuilds every summary of r from its bitmap.  O(nodes). */
+void ph_region_rebuild(struct ph_region *r);
+
+/* Recomputes the summaries of chunks [c0, c1] and their ancestors. */
+void ph_region_update(struct ph_region *r, size_t c0, size_t c1);
+
+/* First page index of a run of n free pages in r, or SIZE_MAX. */
+size_t ph_region_find(const struct ph_region *r, size_t n);
+
+#endif /* PH_INTERNAL_H */

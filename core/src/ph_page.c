@@ -1,0 +1,332 @@
+/*
+ * ph_page.c: the public page API: set-up, allocation and free.
+ *
+ * First fit over regions: regions are kept sorted by address and tried
+ * lowest first; inside a region the summary tree finds the lowest run
+ * (ph_region_find).  The search hint (hint_region_, hint_page_) is the
+ * lowest position that may be free: every page of the regions before
+ * hint_region_, and every page below hint_page_ in it, is in use.  It lets
+ * a one-page request take the first free page of the hint's chunk without
+ * walking the tree, and lets every request skip the full regions below it.
+ * Any free below the hint lowers it; it always names a real region (or the
+ * end of the region table), never memory outside the heap.
+ */
+#include "ph_internal.h"
+
+static bool is_pow2(size_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+static uint32_t log2_of(size_t x)
+{
+    uint32_t n = 0;
+    while (((size_t)1 << n) < x)
+        n++;
+    return n;
+}
+
+int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
+{
+    uint32_t i;
+
+    if (h == NULL)
+        return PH_EINVAL;
+    h->magic_ = 0;
+    h->port_ = port;
+    h->nregions_ = 0;
+    h->hint_region_ = 0;
+    h->hint_page_ = 0;
+    h->pages_total_ = 0;
+    h->pages_free_ = 0;
+    h->metadata_bytes_ = 0;
+    h->faults_ = 0;
+    for (i = 0; i < PH_MAX_REGIONS; i++)
+        h->regions_[i] = NULL;
+    if (page_size == 0)
+        page_size = PH_DEFAULT_PAGE_SIZE;
+    if (!is_pow2(page_size) || page_size < PH_MIN_PAGE_SIZE || page_size > PH_MAX_PAGE_SIZE) {
+        h->page_shift_ = 0;
+        return PH_EINVAL;
+    }
+    h->page_shift_ = log2_of(page_size);
+    h->magic_ = PH_HEAP_MAGIC;
+    return PH_OK;
+}
+
+/* Usable pages of a region of `total` pages once its metadata is placed;
+ * *meta_pages gets the metadata page count.  0 when nothing is left. */
+static size_t fit_region(size_t total, uint32_t shift, size_t *meta_pages)
+{
+    size_t page = (size_t)1 << shift;
+    size_t usable = total, meta;
+
+    if (usable > PH_REGION_MAX_PAGES)
+        usable = PH_REGION_MAX_PAGES;
+    /* Metadata grows with the usable pages: shrink until both fit, then
+     * grow back page by page while they still do. */
+    for (;;) {
+        meta = (ph_region_meta_bytes(usable) + page - 1) >> shift;
+        if (meta >= total)
+            return 0;
+        if (meta + usable <= total)
+            break;
+        usable = total - meta;
+    }
+    while (usable < PH_REGION_MAX_PAGES && usable + 1 <= total - 1) {
+        size_t m = (ph_region_meta_bytes(usable + 1) + page - 1) >> shift;
+        if (m + usable + 1 > total)
+            break;
+        usable++;
+        meta = m;
+    }
+    *meta_pages = meta;
+    return usable;
+}
+
+static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
+                           size_t meta_pages, uint32_t shift)
+{
+    uintptr_t p = meta + sizeof(struct ph_region);
+    size_t c;
+    unsigned tail;
+
+    r->npages = usable;
+    r->nchunks = (usable + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
+    r->leaves = 1;
+    r->height = 0;
+    while (r->leaves < r->nchunks) {
+        r->leaves <<= 1;
+        r->height++;
+    }
+    r->meta_pages = meta_pages;
+    r->base = meta + ((uintptr_t)meta_pages << shift);
+    r->limit = r->base + ((uintptr_t)usable << shift);
+
+    p = (p + sizeof(ph_word_t) - 1) & ~(uintptr_t)(sizeof(ph_word_t) - 1);
+    r->alloc = (ph_word_t *)p;
+    r->released = r->alloc + r->nchunks;
+    p = (uintptr_t)(r->released + r->nchunks);
+    p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
+    r->sum = (ph_sum *)p;
+
+    for (c = 0; c < r->nchunks; c++) {
+        r->alloc[c] = 0;
+        r->released[c] = 0;
+    }
+    /* Pages past the end exist in the last word only: in use for ever. */
+    tail = (unsigned)(usable & (PH_CHUNK_PAGES - 1));
+    if (tail != 0)
+        r->alloc[r->nchunks - 1] = ~ph_mask_below(tail);
+    ph_region_rebuild(r);
+}
+
+int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule)
+{
+    uintptr_t b = (uintptr_t)base, e, pa, pe, page;
+    size_t total, usable, meta_pages = 0;
+    uint32_t i, k;
+    struct ph_region *r;
+    int rc = PH_OK;
+
+    if (!ph_heap_ok(h))
+        return PH_EINVAL;
+    page = (uintptr_t)1 << h->page_shift_;
+    if (size == 0 || b + size < b)
+        return PH_EINVAL;
+    if (granule != 0 && (!is_pow2(granule) || granule < page))
+        return PH_EINVAL;
+    e = b + size;
+
+    ph_lock(h);
+    if (h->nregions_ >= PH_MAX_REGIONS) {
+        rc = PH_ELIMIT;
+        goto out;
+    }
+    for (i = 0; i < h->nregions_; i++) {
+        const struct ph_region *o = h->regions_[i];
+        if (b < o->raw_end && o->raw_base < e) {
+            rc = PH_EOVERLAP;
+            goto out;
+        }
+    }
+    pa = (b + page - 1) & ~(page - 1);
+    pe = e & ~(page - 1);
+    if (pa < b || pe <= pa) { /* wrapped, or no whole page */
+        rc = PH_ENOMEM;
+        goto out;
+    }
+    total = (size_t)((pe - pa) >> h->page_shift_);
+    usable = fit_region(total, h->page_shift_, &meta_pages);
+    if (usable == 0) {
+        rc = PH_ENOMEM;
+        goto out;
+    }
+
+    r = (struct ph_region *)pa;
+    r->raw_base = b;
+    r->raw_end = e;
+    r->granule = granule;
+    lay_out_region(r, pa, usable, meta_pages, h->page_shift_);
+
+    /* Insert in address order; the new region is all free, so a hint at
+     * or above it moves down to its first page. */
+    for (k = h->nregions_; k > 0 && h->regions_[k - 1]->raw_base > b; k--)
+        h->regions_[k] = h->regions_[k - 1];
+    h->regions_[k] = r;
+    h->nregions_++;
+    if (k <= h->hint_region_) {
+        h->hint_region_ = k;
+        h->hint_page_ = 0;
+    }
+    h->pages_total_ += usable;
+    h->pages_free_ += usable;
+    h->metadata_bytes_ += meta_pages << h->page_shift_;
+out:
+    ph_unlock(h);
+    return rc;
+}
+
+/* Sets (in_use) or clears the bits of pages [first, first + n) of r and
+ * brings the summaries up to date. */
+static void mark_run(struct ph_region *r, size_t first, size_t n, bool in_use)
+{
+    size_t last = first + n - 1;
+    size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
+    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
+    unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
+
+    for (c = c0; c <= c1; c++) {
+        ph_word_t m = ph_mask_range(c == c0 ? lo : 0, c == c1 ? hi : PH_CHUNK_PAGES);
+        if (in_use)
+            r->alloc[c] |= m;
+        else
+            r->alloc[c] &= ~m;
+    }
+    ph_region_update(r, c0, c1);
+}
+
+/* One page from the hint's chunk, or SIZE_MAX when that chunk is full. */
+static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
+{
+    struct ph_region *r;
+    ph_word_t w;
+    size_t c, page;
+
+    if (h->hint_region_ >= h->nregions_)
+        return SIZE_MAX;
+    r = h->regions_[h->hint_region_];
+    if (h->hint_page_ >= r->npages)
+        return SIZE_MAX;
+    c = h->hint_page_ >> PH_CHUNK_LOG2;
+    w = r->alloc[c]; /* bits below the hint are set: hint invariant */
+    if (w == PH_WORD_ONES)
+        return SIZE_MAX;
+    page = (c << PH_CHUNK_LOG2) + ph_ctz(~w);
+    *out = r;
+    return page;
+}
+
+void *ph_page_alloc(ph_heap *h, size_t npages)
+{
+    struct ph_region *r = NULL;
+    size_t page = SIZE_MAX;
+    uint32_t i;
+    void *p = NULL;
+
+    if (npages == 0 || !ph_heap_ok(h))
+        return NULL;
+    ph_lock(h);
+    i = h->hint_region_;
+    if (npages == 1)
+        page = alloc_at_hint(h, &r);
+    if (page == SIZE_MAX) {
+        for (; i < h->nregions_; i++) {
+            r = h->regions_[i];
+            page = ph_region_find(r, npages);
+            if (page != SIZE_MAX)
+                break;
+        }
+    }
+    if (page != SIZE_MAX) {
+        mark_run(r, page, npages, true);
+        h->pages_free_ -= npages;
+        /* The run starts at the lowest free page (a one-page first fit, or
+         * a run at the hint): everything up to its end is now in use. */
+        if (npages == 1 || (i == h->hint_region_ && page == h->hint_page_)) {
+            h->hint_region_ = i;
+            h->hint_page_ = page + npages;
+        }
+        p = (void *)ph_page_addr(h, r, page);
+    }
+    ph_unlock(h);
+    return p;
+}
+
+/* Index of the region whose usable pages hold address a, or nregions_. */
+static uint32_t region_of(const ph_heap *h, uintptr_t a)
+{
+    uint32_t i;
+    for (i = 0; i < h->nregions_; i++) {
+        const struct ph_region *r = h->regions_[i];
+        if (a >= r->base && a < r->limit)
+            return i;
+    }
+    return h->nregions_;
+}
+
+/* PH_OK, or the fault that freeing [first, first + n) of r must raise. */
+static int check_in_use(const struct ph_region *r, size_t first, size_t n)
+{
+    size_t last = first + n - 1;
+    size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
+    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
+    unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
+
+    for (c = c0; c <= c1; c++) {
+        ph_word_t m = ph_mask_range(c == c0 ? lo : 0, c == c1 ? hi : PH_CHUNK_PAGES);
+        if ((r->alloc[c] & m) != m)
+            return PH_FAULT_DOUBLE_FREE;
+    }
+    return PH_OK;
+}
+
+void ph_page_free(ph_heap *h, void *p, size_t npages)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct ph_region *r;
+    size_t first;
+    uint32_t i;
+    int fault = PH_FAULT_BAD_POINTER;
+
+    if (npages == 0 || !ph_heap_ok(h))
+        return;
+    ph_lock(h);
+    i = region_of(h, a);
+    if (i == h->nregions_)
+        goto refuse;
+    r = h->regions_[i];
+    if (((a - r->base) & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
+        goto refuse;
+    first = (size_t)((a - r->base) >> h->page_shift_);
+    if (npages > r->npages - first)
+        goto refuse;
+    fault = check_in_use(r, first, npages);
+    if (fault != PH_OK)
+        goto refuse;
+    mark_run(r, first, npages, false);
+    h->pages_free_ += npages;
+    if (i < h->hint_region_ || (i == h->hint_region_ && first < h->hint_page_)) {
+        h->hint_region_ = i;
+        h->hint_page_ = first;
+    }
+    ph_unlock(h);
+    return;
+
+refuse:
+    h->faults_++;
+    ph_unlock(h);
+    /* Reported outside the lock so the hook may call back into the heap. */
+    if (h->port_ != NULL && h->port_->fault != NULL)
+        h->port_->fault(h->port_->ctx, fault, p);
+}
