@@ -133,6 +133,11 @@ void ph_region_rebuild(struct ph_region *r);
 /* Recomputes the summaries of chunks [c0, c1] and their ancestors. */
 void ph_region_update(struct ph_region *r, size_t c0, size_t c1);
 
+/* Marks pages [first, first + npages) of r in use or free (the caller has
+ * checked the range) and brings the summaries up to date.
+ * O(height + chunks covered). */
+void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use);
+
 /* First page index of a run of n free pages in r, or SIZE_MAX. */
 size_t ph_region_find(const struct ph_region *r, size_t n);
 

@@ -187,25 +187,6 @@ out:
     return rc;
 }
 
-/* Sets (in_use) or clears the bits of pages [first, first + n) of r and
- * brings the summaries up to date. */
-static void mark_run(struct ph_region *r, size_t first, size_t n, bool in_use)
-{
-    size_t last = first + n - 1;
-    size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
-    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
-    unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
-
-    for (c = c0; c <= c1; c++) {
-        ph_word_t m = ph_mask_range(c == c0 ? lo : 0, c == c1 ? hi : PH_CHUNK_PAGES);
-        if (in_use)
-            r->alloc[c] |= m;
-        else
-            r->alloc[c] &= ~m;
-    }
-    ph_region_update(r, c0, c1);
-}
-
 /* One page from the hint's chunk, or SIZE_MAX when that chunk is full. */
 static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
 {
@@ -249,7 +230,7 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
         }
     }
     if (page != SIZE_MAX) {
-        mark_run(r, page, npages, true);
+        ph_region_mark(r, page, npages, true);
         h->pages_free_ -= npages;
         /* The run starts at the lowest free page (a one-page first fit, or
          * a run at the hint): everything up to its end is now in use. */
@@ -314,7 +295,7 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     fault = check_in_use(r, first, npages);
     if (fault != PH_OK)
         goto refuse;
-    mark_run(r, first, npages, false);
+    ph_region_mark(r, first, npages, false);
     h->pages_free_ += npages;
     if (i < h->hint_region_ || (i == h->hint_region_ && first < h->hint_page_)) {
         h->hint_region_ = i;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks: installs what is missing, builds the host configuration
+# (build/host, RelWithDebInfo: -O2 -g, so callgrind can name functions) and
+# runs bench/run-page-bench.sh on it.  Arguments are passed on to that script.
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bash "$PH_ROOT/scripts/install-deps.sh" >&2
+cmake -S "$PH_ROOT" -B "$PH_ROOT/build/host" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+cmake --build "$PH_ROOT/build/host" -j "$PH_JOBS" >&2
+bench="$PH_ROOT/bench/run-page-bench.sh"
+if [ ! -f "$bench" ]; then
+    echo "bench.sh: bench/run-page-bench.sh is not there yet" >&2
+    exit 1
+fi
+cd "$PH_ROOT"
+exec bash "$bench" build/host "$@"
