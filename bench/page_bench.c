@@ -1,0 +1,451 @@
+/*
+ * page_bench: instructions per operation of pageheap's page allocator, and of
+ * the naive reference model (ref/refmodel.c), on one random trace.
+ *
+ * This is a benchmark program, not a test.  Run it through
+ * bench/run-page-bench.sh, which runs it under `valgrind --tool=callgrind`
+ * and turns what it prints and what callgrind dumps into a table.
+ *
+ * The trace
+ *   One region of --pages pages of 4 KiB (x86-64 host), mmap'ed with
+ *   MAP_NORESERVE: the allocator only touches its own metadata, never the
+ *   pages it hands out, so a 1 GiB heap costs little real memory.
+ *   Warm-up: allocate runs of 1..64 pages (uniform) until the live pages
+ *   reach FILL_PERCENT of the usable pages.  Then --ops operations: while
+ *   the live pages are below FILL_PERCENT, allocate 1..64 pages (uniform),
+ *   else free one uniformly chosen live run, whole.  A failed allocation is
+ *   counted and the trace goes on.  The trace depends only on the seed and on
+ *   the list of live runs, never on addresses, so pageheap and the reference
+ *   model get exactly the same requests (as long as nothing fails); both are
+ *   address-ordered first fit, so they must also return the same addresses,
+ *   which the program checks (placement_match).
+ *
+ * Measurement modes (--mode)
+ *   perop  every measured operation goes through a wrapper that brackets
+ *          the one allocator call with CALLGRIND_ZERO_STATS and
+ *          CALLGRIND_DUMP_STATS_AT("<label>"): callgrind then writes one dump
+ *          part per operation whose `summary:` is the instructions executed
+ *          in the bracket.  Calibration parts ("stub-<op>") call a stub of
+ *          one instruction through the same wrapper; the script subtracts
+ *          their constant overhead (see "measured wrappers" below).
+ *   plain  no client requests: the measured pageheap operations run inside
+ *          bench_measured_pageheap() and the reference model's inside
+ *          bench_measured_reference(), so `callgrind --toggle-collect=...`
+ *          can profile just them (inclusive cost per allocator function).
+ *          Also the mode to use without valgrind (placement figures only).
+ *
+ * Output: one `result key=value ...` line per allocator on stdout.
+ */
+#define _GNU_SOURCE
+#include "pageheap.h"
+#include "refmodel.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BENCH_HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef BENCH_HAVE_CALLGRIND
+/* Without valgrind's headers only --mode plain is meaningful. */
+#define CALLGRIND_ZERO_STATS do { } while (0)
+#define CALLGRIND_DUMP_STATS_AT(s) do { (void)(s); } while (0)
+#define CALLGRIND_STOP_INSTRUMENTATION do { } while (0)
+#define CALLGRIND_START_INSTRUMENTATION do { } while (0)
+#endif
+
+/* The wrappers must stay real calls with a fixed shape, so that the bracket
+ * costs the same around every call. */
+#if defined(__clang__)
+#define BENCH_OPAQUE __attribute__((noinline, used))
+#else
+#define BENCH_OPAQUE __attribute__((noipa, used))
+#endif
+
+#define PAGE_SIZE 4096u       /* the issue's x86-64 page                  */
+#define MAX_REQUEST_PAGES 64u /* requests are uniform in 1..64 pages      */
+#define FILL_PERCENT 75u      /* the heap is held near this fill          */
+#define CALIBRATION_CALLS 1000u
+
+/* ---- random numbers: splitmix64, reproducible everywhere ---- */
+
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n) (Lemire's multiply; the bias is below 2^-40). */
+static size_t rng_below(uint64_t *state, size_t n)
+{
+    __extension__ typedef unsigned __int128 u128;
+    return (size_t)(((u128)rng_next(state) * n) >> 64);
+}
+
+/* ---- measured wrappers (perop mode) ----
+ *
+ * Callgrind counts a basic block when it is left, so a dump part holds the
+ * block that issued CALLGRIND_ZERO_STATS (the wrapper's entry up to the
+ * request), then the call and everything the callee executes, and stops
+ * at the start of the block that issues CALLGRIND_DUMP_STATS_AT.  That
+ * overhead is a constant of the wrapper's code, so each wrapper takes the
+ * function to call as an argument: the very same wrapper code calls the
+ * allocator and, for calibration, a stub whose body is one `ret`.  Then
+ *     allocator instructions = part - (stub part - 1)
+ * which counts from the allocator's first instruction to its `ret`,
+ * exactly what callgrind's inclusive cost of the function is. */
+
+typedef void *(*ph_alloc_fn)(ph_heap *, size_t);
+typedef void (*ph_free_fn)(ph_heap *, void *, size_t);
+typedef uintptr_t (*ref_alloc_fn)(ref_model *, size_t);
+typedef int (*ref_free_fn)(ref_model *, uintptr_t, size_t);
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* One instruction, whatever the compiler: the callers ignore the result
+ * of a stub call. */
+__asm__(".text\n"
+        ".globl bench_stub_ret\n"
+        ".type bench_stub_ret, %function\n"
+        "bench_stub_ret:\n"
+        "\tret\n"
+        ".size bench_stub_ret, .-bench_stub_ret\n");
+void *stub_ph_alloc(ph_heap *h, size_t npages) __asm__("bench_stub_ret");
+void stub_ph_free(ph_heap *h, void *p, size_t npages) __asm__("bench_stub_ret");
+uintptr_t stub_ref_alloc(ref_model *m, size_t npages) __asm__("bench_stub_ret");
+int stub_ref_free(ref_model *m, uintptr_t p, size_t npages) __asm__("bench_stub_ret");
+#define BENCH_STUB_INSTRUCTIONS 1
+#else
+#error "page_bench's calibration stub is written for x86-64 and AArch64 hosts"
+#endif
+
+BENCH_OPAQUE static void *measured_ph_alloc(ph_alloc_fn fn, ph_heap *h, size_t npages,
+                                            const char *label)
+{
+    CALLGRIND_ZERO_STATS;
+    void *p = fn(h, npages);
+    CALLGRIND_DUMP_STATS_AT(label);
+    return p;
+}
+
+BENCH_OPAQUE static void measured_ph_free(ph_free_fn fn, ph_heap *h, void *p, size_t npages,
+                                          const char *label)
+{
+    CALLGRIND_ZERO_STATS;
+    fn(h, p, npages);
+    CALLGRIND_DUMP_STATS_AT(label);
+}
+
+BENCH_OPAQUE static uintptr_t measured_ref_alloc(ref_alloc_fn fn, ref_model *m, size_t npages,
+                                                 const char *label)
+{
+    CALLGRIND_ZERO_STATS;
+    uintptr_t p = fn(m, npages);
+    CALLGRIND_DUMP_STATS_AT(label);
+    return p;
+}
+
+BENCH_OPAQUE static int measured_ref_free(ref_free_fn fn, ref_model *m, uintptr_t p,
+                                          size_t npages, const char *label)
+{
+    CALLGRIND_ZERO_STATS;
+    int fault = fn(m, p, npages);
+    CALLGRIND_DUMP_STATS_AT(label);
+    return fault;
+}
+
+/* CALIBRATION_CALLS parts per wrapper, labelled "stub-<op>". */
+static void calibrate(ph_heap *h, ref_model *m)
+{
+    for (unsigned i = 0; i < CALIBRATION_CALLS; i++) {
+        (void)measured_ph_alloc(stub_ph_alloc, h, 1, "stub-ph-alloc");
+        measured_ph_free(stub_ph_free, h, NULL, 1, "stub-ph-free");
+        (void)measured_ref_alloc(stub_ref_alloc, m, 1, "stub-ref-alloc");
+        (void)measured_ref_free(stub_ref_free, m, 0, 1, "stub-ref-free");
+    }
+}
+
+/* ---- the trace ---- */
+
+typedef struct live_run {
+    uintptr_t addr;
+    size_t npages;
+} live_run;
+
+typedef enum { ALLOC_PAGEHEAP, ALLOC_REFERENCE } allocator_kind;
+
+typedef struct bench {
+    allocator_kind kind;
+    bool per_op;          /* bracket every call (perop mode, measured part) */
+    ph_heap *heap;
+    ref_model *ref;
+    uintptr_t base;       /* first usable page                             */
+    size_t usable_pages;
+    size_t fill_target;   /* live pages at which the trace starts freeing  */
+    uint64_t rng;
+    live_run *live;       /* unordered; a free swaps the last one in       */
+    size_t nlive;
+    size_t live_pages;
+    /* results */
+    uint64_t ops, allocs, frees, failed;
+    size_t highest_end;   /* one past the highest page index ever used     */
+    size_t peak_live;
+    uint64_t placement;   /* FNV-1a over the page index of every result    */
+} bench;
+
+static void placement_add(bench *b, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        b->placement ^= (v >> (8 * i)) & 0xFFu;
+        b->placement *= 0x100000001B3u;
+    }
+}
+
+static uintptr_t bench_alloc(bench *b, size_t npages)
+{
+    if (b->kind == ALLOC_PAGEHEAP)
+        return (uintptr_t)(b->per_op
+                               ? measured_ph_alloc(ph_page_alloc, b->heap, npages, "ph-alloc")
+                               : ph_page_alloc(b->heap, npages));
+    return b->per_op ? measured_ref_alloc(ref_alloc, b->ref, npages, "ref-alloc")
+                     : ref_alloc(b->ref, npages);
+}
+
+static void bench_free(bench *b, uintptr_t p, size_t npages)
+{
+    if (b->kind == ALLOC_PAGEHEAP) {
+        if (b->per_op)
+            measured_ph_free(ph_page_free, b->heap, (void *)p, npages, "ph-free");
+        else
+            ph_page_free(b->heap, (void *)p, npages);
+        return;
+    }
+    int fault = b->per_op ? measured_ref_free(ref_free, b->ref, p, npages, "ref-free")
+                          : ref_free(b->ref, p, npages);
+    if (fault != 0) {
+        fprintf(stderr, "page_bench: reference model refused a free (%d)\n", fault);
+        exit(2);
+    }
+}
+
+/* One operation of the trace. */
+static void bench_step(bench *b)
+{
+    b->ops++;
+    if (b->live_pages < b->fill_target) {
+        size_t npages = 1 + rng_below(&b->rng, MAX_REQUEST_PAGES);
+        uintptr_t p = bench_alloc(b, npages);
+        b->allocs++;
+        if (p == 0) {
+            b->failed++;
+            placement_add(b, UINT64_MAX);
+            return;
+        }
+        size_t first = (p - b->base) / PAGE_SIZE;
+        placement_add(b, first);
+        b->live[b->nlive].addr = p;
+        b->live[b->nlive].npages = npages;
+        b->nlive++;
+        b->live_pages += npages;
+        if (first + npages > b->highest_end)
+            b->highest_end = first + npages;
+        if (b->live_pages > b->peak_live)
+            b->peak_live = b->live_pages;
+    } else {
+        size_t i = rng_below(&b->rng, b->nlive);
+        live_run run = b->live[i];
+        b->live[i] = b->live[--b->nlive];
+        bench_free(b, run.addr, run.npages);
+        b->frees++;
+        b->live_pages -= run.npages;
+    }
+}
+
+/* Fills the heap to the fill target.  Afterwards allocs and frees count the
+ * measured operations only; failed, highest_end and peak_live keep counting
+ * over the whole run. */
+static void bench_warm_up(bench *b)
+{
+    /* Not measured: run it uninstrumented, which matters for the reference
+     * model (O(pages) per allocation). */
+    CALLGRIND_STOP_INSTRUMENTATION;
+    while (b->live_pages < b->fill_target)
+        bench_step(b);
+    CALLGRIND_START_INSTRUMENTATION;
+    b->allocs = 0;
+    b->frees = 0;
+}
+
+/* Kept out of line so that callgrind --toggle-collect can name them. */
+__attribute__((noinline)) void bench_measured_pageheap(bench *b, uint64_t ops);
+__attribute__((noinline)) void bench_measured_reference(bench *b, uint64_t ops);
+
+void bench_measured_pageheap(bench *b, uint64_t ops)
+{
+    for (uint64_t i = 0; i < ops; i++)
+        bench_step(b);
+}
+
+void bench_measured_reference(bench *b, uint64_t ops)
+{
+    for (uint64_t i = 0; i < ops; i++)
+        bench_step(b);
+}
+
+static void bench_start(bench *b, allocator_kind kind, uintptr_t base, size_t usable,
+                        uint64_t seed)
+{
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    b->base = base;
+    b->usable_pages = usable;
+    b->fill_target = usable * FILL_PERCENT / 100u;
+    b->rng = seed;
+    b->placement = 0xCBF29CE484222325u;
+    /* Every live run holds at least one page. */
+    b->live = calloc(usable, sizeof *b->live);
+    if (b->live == NULL) {
+        fprintf(stderr, "page_bench: out of host memory\n");
+        exit(2);
+    }
+}
+
+static void print_result(const char *name, const bench *b, uint64_t warmup_ops,
+                         uint64_t measured_ops)
+{
+    printf("result allocator=%s usable_pages=%zu fill_target=%zu warmup_ops=%" PRIu64
+           " ops=%" PRIu64 " allocs=%" PRIu64 " frees=%" PRIu64 " failed=%" PRIu64
+           " highest_page=%zu peak_live=%zu placement_hash=%016" PRIx64,
+           name, b->usable_pages, b->fill_target, warmup_ops, measured_ops,
+           b->allocs, b->frees, b->failed, b->highest_end, b->peak_live, b->placement);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: page_bench [--pages N] [--ops N] [--ref-ops N] [--seed N]"
+            " [--mode perop|plain]\n"
+            "  --pages    heap size in 4 KiB pages, metadata included (default 16384)\n"
+            "  --ops      measured pageheap operations after warm-up (default 1000000)\n"
+            "  --ref-ops  measured reference-model operations, the same trace's first\n"
+            "             ones (default 20000, at most --ops; 0 skips the model)\n"
+            "  --mode     perop: one callgrind dump per operation; plain: none\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    size_t pages = 16384;
+    uint64_t ops = 1000000, ref_ops = 20000, seed = 1;
+    bool per_op = false;
+
+    if (argc % 2 != 1)
+        usage();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *arg = argv[i];
+        const char *val = argv[i + 1];
+        if (strcmp(arg, "--pages") == 0)
+            pages = (size_t)strtoull(val, NULL, 0);
+        else if (strcmp(arg, "--ops") == 0)
+            ops = strtoull(val, NULL, 0);
+        else if (strcmp(arg, "--ref-ops") == 0)
+            ref_ops = strtoull(val, NULL, 0);
+        else if (strcmp(arg, "--seed") == 0)
+            seed = strtoull(val, NULL, 0);
+        else if (strcmp(arg, "--mode") == 0 && strcmp(val, "perop") == 0)
+            per_op = true;
+        else if (strcmp(arg, "--mode") == 0 && strcmp(val, "plain") == 0)
+            per_op = false;
+        else
+            usage();
+    }
+    if (pages < 2)
+        usage();
+    if (ref_ops > ops)
+        ref_ops = ops; /* the model runs a prefix of pageheap's trace */
+
+    size_t bytes = pages * (size_t)PAGE_SIZE;
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        perror("page_bench: mmap");
+        return 2;
+    }
+
+    static ph_heap heap;
+    ph_region_info region;
+    if (ph_init(&heap, PAGE_SIZE, NULL) != PH_OK ||
+        ph_add_region(&heap, mem, bytes, 0) != PH_OK ||
+        ph_get_region(&heap, 0, &region) != PH_OK) {
+        fprintf(stderr, "page_bench: heap set-up failed\n");
+        return 2;
+    }
+    ph_stats stats;
+    ph_get_stats(&heap, &stats);
+    printf("heap pages=%zu page_size=%u usable_pages=%zu metadata_bytes=%zu mode=%s seed=%" PRIu64
+           "\n", pages, PAGE_SIZE, region.npages, stats.metadata_bytes,
+           per_op ? "perop" : "plain", seed);
+
+    /* ---- pageheap ---- */
+    static bench b;
+    bench_start(&b, ALLOC_PAGEHEAP, (uintptr_t)region.base, region.npages, seed);
+    b.heap = &heap;
+    bench_warm_up(&b);
+    uint64_t warmup_ops = b.ops;
+    if (per_op) {
+        static ref_model unused;
+        calibrate(&heap, &unused);
+        b.per_op = true;
+    }
+    /* The first ref_ops operations, then the rest, so that the placement of
+     * the prefix that the reference model also runs can be compared. */
+    bench_measured_pageheap(&b, ref_ops);
+    uint64_t ph_prefix_placement = b.placement;
+    bench_measured_pageheap(&b, ops - ref_ops);
+    b.per_op = false;
+
+    int check = ph_check(&heap);
+    ph_get_stats(&heap, &stats);
+    print_result("pageheap", &b, warmup_ops, ops);
+    printf(" check=%d faults=%zu pages_free=%zu expected_free=%zu\n", check, stats.faults,
+           stats.pages_free, b.usable_pages - b.live_pages);
+    bool ph_ok = check == PH_OK && stats.faults == 0 &&
+                 stats.pages_free == b.usable_pages - b.live_pages;
+    free(b.live);
+
+    /* ---- the reference model, same trace, same page addresses ---- */
+    bool ref_ok = true;
+    if (ref_ops > 0) {
+        static ref_model ref;
+        ref_init(&ref, PAGE_SIZE);
+        ref_add_region(&ref, (uintptr_t)region.base, region.npages);
+        bench_start(&b, ALLOC_REFERENCE, (uintptr_t)region.base, region.npages, seed);
+        b.ref = &ref;
+        bench_warm_up(&b);
+        warmup_ops = b.ops;
+        b.per_op = per_op;
+        bench_measured_reference(&b, ref_ops);
+        b.per_op = false;
+        print_result("reference", &b, warmup_ops, ref_ops);
+        ref_ok = b.placement == ph_prefix_placement;
+        printf(" placement_match=%s\n", ref_ok ? "yes" : "no");
+        free(b.live);
+        ref_destroy(&ref);
+    }
+
+    munmap(mem, bytes);
+    if (!ph_ok)
+        fprintf(stderr, "page_bench: pageheap's state is inconsistent after the run\n");
+    if (!ref_ok)
+        fprintf(stderr, "page_bench: pageheap and the reference model placed runs differently\n");
+    return ph_ok && ref_ok ? 0 : 1;
+}
