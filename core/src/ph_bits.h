@@ -104,6 +104,15 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 #define ph_clz ph_clz_builtin
 #endif
 
+/* Hot-path helpers are forced inline when optimising for speed (GCC would
+ * otherwise keep one out-of-line copy for several call sites) and left to
+ * the compiler at -Os, where code size matters more. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define PH_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define PH_HOT_INLINE static inline
+#endif
+
 /* Bits [0, n) set; n in [0, PH_WORD_BITS]. */
 static inline ph_word_t ph_mask_below(unsigned n)
 {

@@ -45,22 +45,22 @@ static int check_region_layout(const ph_heap *h, const struct ph_region *r)
 
 static int check_region_tree(const struct ph_region *r)
 {
-    const ph_sum *s = r->sum;
     size_t c, first, v;
     uint32_t child_len = PH_CHUNK_PAGES;
 
     for (c = 0; c < r->leaves; c++) {
-        const ph_sum *leaf = &s[r->leaves + c];
+        ph_sum leaf = ph_node(r, r->leaves + c);
         if (c < r->nchunks) {
-            if (!ph_sum_eq(*leaf, ph_word_summary(r->alloc[c])))
+            if (!ph_sum_eq(leaf, ph_word_summary(r->alloc[c])))
                 return PH_CHECK_LEAF;
-        } else if (leaf->start != 0 || leaf->max != 0 || leaf->end != 0) {
+        } else if (leaf.start != 0 || leaf.max != 0 || leaf.end != 0) {
             return PH_CHECK_LEAF;
         }
     }
     for (first = r->leaves >> 1; first >= 1; first >>= 1) {
         for (v = first; v < 2 * first; v++)
-            if (!ph_sum_eq(s[v], ph_sum_merge(s[2 * v], s[2 * v + 1], child_len)))
+            if (!ph_sum_eq(ph_node(r, v),
+                           ph_sum_merge(ph_node(r, 2 * v), ph_node(r, 2 * v + 1), child_len)))
                 return PH_CHECK_TREE;
         child_len <<= 1;
     }
@@ -154,8 +154,8 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
         return;
     ph_lock(h);
     for (i = 0; i < h->nregions_; i++)
-        if (h->regions_[i]->sum[1].max > largest)
-            largest = h->regions_[i]->sum[1].max;
+        if (h->regions_[i]->mx[1] > largest)
+            largest = h->regions_[i]->mx[1];
     out->page_size = (size_t)1 << h->page_shift_;
     out->regions = h->nregions_;
     out->pages_total = h->pages_total_;

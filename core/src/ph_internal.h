@@ -44,7 +44,8 @@
 /* Summary of a range of pages.  Three 32-bit fields, not one packed word:
  * the tree walk reads start/max/end of two children at every level, and
  * unpacking a shared word would cost a shift and a mask per field on the hot
- * path; the price is 12 bytes a node (about 24 bytes per chunk). */
+ * path; the price is 12 bytes a node (about 24 bytes per chunk).  In a
+ * region the fields are stored as three arrays (see struct ph_region). */
 typedef struct ph_sum {
     uint32_t start; /* free pages at the low end  */
     uint32_t max;   /* longest free run           */
@@ -64,8 +65,28 @@ struct ph_region {
     uint32_t height;       /* log2(leaves)                                */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
     ph_word_t *released;   /* nchunks words, 1 = free and released        */
-    ph_sum *sum;           /* 2 * leaves nodes; sum[0] unused             */
+    /* The tree, one array per summary field (node v at index v, node 0
+     * unused): a walk reads mostly `mx`, and 4-byte strides index for free. */
+    uint32_t *st;          /* 2 * leaves: free pages at the low end        */
+    uint32_t *mx;          /* 2 * leaves: longest free run                 */
+    uint32_t *en;          /* 2 * leaves: free pages at the high end       */
 };
+
+static inline ph_sum ph_node(const struct ph_region *r, size_t v)
+{
+    ph_sum s;
+    s.start = r->st[v];
+    s.max = r->mx[v];
+    s.end = r->en[v];
+    return s;
+}
+
+static inline void ph_set_node(struct ph_region *r, size_t v, ph_sum s)
+{
+    r->st[v] = s.start;
+    r->mx[v] = s.max;
+    r->en[v] = s.end;
+}
 
 /* ---- chunk (one word) operations: ph_chunk.c ---- */
 

@@ -108,7 +108,9 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     r->released = r->alloc + r->nchunks;
     p = (uintptr_t)(r->released + r->nchunks);
     p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
-    r->sum = (ph_sum *)p;
+    r->st = (uint32_t *)p;
+    r->mx = r->st + 2 * r->leaves;
+    r->en = r->mx + 2 * r->leaves;
 
     for (c = 0; c < r->nchunks; c++) {
         r->alloc[c] = 0;

@@ -31,30 +31,97 @@ size_t ph_region_meta_bytes(size_t npages)
     size_t bytes = align_up(sizeof(struct ph_region), sizeof(ph_word_t));
     bytes += 2 * nchunks * sizeof(ph_word_t); /* alloc + released bitmaps */
     bytes = align_up(bytes, sizeof(uint32_t));
-    bytes += 2 * leaves * sizeof(ph_sum); /* tree, node 0 unused */
+    bytes += 3 * 2 * leaves * sizeof(uint32_t); /* tree fields, node 0 unused */
     return bytes;
 }
 
 void ph_region_rebuild(struct ph_region *r)
 {
-    ph_sum *s = r->sum;
     ph_sum none = { 0, 0, 0 };
     size_t c, v, first;
     uint32_t child_len = PH_CHUNK_PAGES;
 
     for (c = 0; c < r->leaves; c++)
-        s[r->leaves + c] = c < r->nchunks ? ph_word_summary(r->alloc[c]) : none;
+        ph_set_node(r, r->leaves + c, c < r->nchunks ? ph_word_summary(r->alloc[c]) : none);
     for (first = r->leaves >> 1; first >= 1; first >>= 1) {
         for (v = first; v < 2 * first; v++)
-            s[v] = ph_sum_merge(s[2 * v], s[2 * v + 1], child_len);
+            ph_set_node(r, v, ph_sum_merge(ph_node(r, 2 * v), ph_node(r, 2 * v + 1), child_len));
         child_len <<= 1;
     }
 }
 
-/* Recomputes ancestors of nodes [lo, hi] of one level (children of length
- * child_len) until a level where nothing changed. */
-static void update_levels(ph_sum *s, size_t lo, size_t hi, uint32_t child_len)
+/* What an update changed in a node: nothing, only its longest run, or its
+ * start or end (and maybe its longest run). */
+enum { NODE_SAME, NODE_MAX, NODE_ENDS };
+
+/* Recomputes inner node v from its children (of child_len pages each).
+ * While the children's start and end stayed put, so do v's, and only the
+ * longest run is recomputed: that is most steps of most walks. */
+PH_HOT_INLINE int pull(struct ph_region *r, size_t v, uint32_t child_len, int change)
 {
+    uint32_t *st = r->st, *mx = r->mx, *en = r->en;
+    size_t a = 2 * v, b = a + 1;
+    uint32_t max = mx[a] > mx[b] ? mx[a] : mx[b];
+    uint32_t cross = en[a] + st[b];
+    int rc = NODE_SAME;
+
+    if (cross > max)
+        max = cross;
+    if (change == NODE_ENDS) {
+        uint32_t start = st[a] == child_len ? child_len + st[b] : st[a];
+        uint32_t end = en[b] == child_len ? child_len + en[a] : en[b];
+        if (start != st[v] || end != en[v]) {
+            st[v] = start;
+            en[v] = end;
+            rc = NODE_ENDS;
+        }
+    }
+    if (max != mx[v]) {
+        mx[v] = max;
+        if (rc == NODE_SAME)
+            rc = NODE_MAX;
+    }
+    return rc;
+}
+
+/* Brings the ancestors of node v up to date after v changed (`change`),
+ * stopping at the first ancestor that stays the same: the tree above it was
+ * consistent and still is. */
+static void walk_up(struct ph_region *r, size_t v, uint32_t child_len, int change)
+{
+    while (change != NODE_SAME && v > 1) {
+        v >>= 1;
+        change = pull(r, v, child_len, change);
+        child_len <<= 1;
+    }
+}
+
+/* Two changed leaves side by side: climb both until their paths meet, then
+ * one path; each side stops pulling once it stops changing. */
+static void walk_up_pair(struct ph_region *r, size_t a, int ca, int cb)
+{
+    size_t b = a + 1;
+    uint32_t child_len = PH_CHUNK_PAGES;
+
+    while (a >> 1 != b >> 1) {
+        a >>= 1;
+        b >>= 1;
+        if (ca != NODE_SAME)
+            ca = pull(r, a, child_len, ca);
+        if (cb != NODE_SAME)
+            cb = pull(r, b, child_len, cb);
+        child_len <<= 1;
+        if (ca == NODE_SAME && cb == NODE_SAME)
+            return;
+    }
+    walk_up(r, a, child_len, ca > cb ? ca : cb);
+}
+
+/* Recomputes the ancestors of leaves [lo, hi] level by level until a level
+ * where nothing changed. */
+static void walk_up_range(struct ph_region *r, size_t lo, size_t hi)
+{
+    uint32_t child_len = PH_CHUNK_PAGES;
     bool changed = true;
 
     while (changed && lo > 1) {
@@ -62,56 +129,25 @@ static void update_levels(ph_sum *s, size_t lo, size_t hi, uint32_t child_len)
         lo >>= 1;
         hi >>= 1;
         changed = false;
-        for (v = lo; v <= hi; v++) {
-            ph_sum n = ph_sum_merge(s[2 * v], s[2 * v + 1], child_len);
-            if (!ph_sum_eq(n, s[v])) {
-                s[v] = n;
+        for (v = lo; v <= hi; v++)
+            if (pull(r, v, child_len, NODE_ENDS) != NODE_SAME)
                 changed = true;
-            }
-        }
         child_len <<= 1;
-    }
-}
-
-/* The common case of one changed leaf: walk its ancestors only, stopping
- * at the first one that does not change.  Most changes move only a `max`:
- * while the children's start and end stay put, so do the parent's, and
- * only the max is recomputed. */
-static void update_path(ph_sum *s, size_t v, uint32_t child_len, bool ends_changed)
-{
-    for (; v > 1; v >>= 1, child_len <<= 1) {
-        const ph_sum *l = &s[v & ~(size_t)1], *r = l + 1;
-        ph_sum *p = &s[v >> 1];
-        uint32_t max = l->max > r->max ? l->max : r->max;
-        uint32_t cross = l->end + r->start;
-        if (cross > max)
-            max = cross;
-        if (ends_changed) {
-            uint32_t start = l->start == child_len ? child_len + r->start : l->start;
-            uint32_t end = r->end == child_len ? child_len + l->end : r->end;
-            ends_changed = p->start != start || p->end != end;
-            p->start = start;
-            p->end = end;
-        }
-        if (!ends_changed && p->max == max)
-            return;
-        p->max = max;
     }
 }
 
 void ph_region_update(struct ph_region *r, size_t c0, size_t c1)
 {
-    ph_sum *s = r->sum;
     size_t c;
 
     for (c = c0; c <= c1; c++)
-        s[r->leaves + c] = ph_word_summary(r->alloc[c]);
-    update_levels(s, r->leaves + c0, r->leaves + c1, PH_CHUNK_PAGES);
+        ph_set_node(r, r->leaves + c, ph_word_summary(r->alloc[c]));
+    walk_up_range(r, r->leaves + c0, r->leaves + c1);
 }
 
 /* Length of the free run around mask m (contiguous, non-empty, bits free
  * in `used` or about to be) inside one word: up to the nearest used bits. */
-static uint32_t hole_around(ph_word_t used, ph_word_t m)
+PH_HOT_INLINE uint32_t hole_around(ph_word_t used, ph_word_t m)
 {
     unsigned lo = ph_ctz(m), hi = PH_WORD_BITS - ph_clz(m);
     ph_word_t below = used & ph_mask_below(lo);
@@ -121,51 +157,50 @@ static uint32_t hole_around(ph_word_t used, ph_word_t m)
     return (uint32_t)(right - left);
 }
 
-enum { LEAF_SAME, LEAF_MAX, LEAF_ENDS };
-
 /* Marks the pages of mask m of chunk c in use (in_use) or free, keeping
  * the chunk's summary exact without rescanning the word where it can:
  * freeing can only grow the longest run to the run around m; allocating
  * shrinks it only when the run around m was the longest.  Returns what
- * changed in the summary: LEAF_SAME, LEAF_MAX or LEAF_ENDS. */
-static int set_chunk(struct ph_region *r, size_t c, ph_word_t m, bool in_use)
+ * changed in the leaf (NODE_*). */
+PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, ph_word_t m, bool in_use)
 {
-    ph_word_t w = r->alloc[c];
-    ph_sum *leaf = &r->sum[r->leaves + c];
-    ph_sum n;
-    int rc;
+    size_t v = r->leaves + c;
+    ph_word_t w = r->alloc[c], nw;
+    uint32_t start, max, end, old_max = r->mx[v];
+    int rc = NODE_SAME;
 
     if (in_use) {
-        ph_word_t nw = w | m;
-        r->alloc[c] = nw;
+        nw = w | m;
         if (nw == PH_WORD_ONES) {
-            n.start = n.max = n.end = 0;
+            start = max = end = 0;
         } else {
-            n.start = ph_ctz(nw);
-            n.end = ph_clz(nw);
-            n.max = hole_around(w, m) < leaf->max ? leaf->max : ph_word_max_run(nw);
+            start = ph_ctz(nw);
+            end = ph_clz(nw);
+            max = hole_around(w, m) < old_max ? old_max : ph_word_max_run(nw);
         }
     } else {
-        ph_word_t nw = w & ~m;
-        r->alloc[c] = nw;
+        nw = w & ~m;
         if (nw == 0) {
-            n.start = n.max = n.end = PH_WORD_BITS;
+            start = max = end = PH_WORD_BITS;
         } else {
             uint32_t hole = hole_around(nw, m);
-            n.start = ph_ctz(nw);
-            n.end = ph_clz(nw);
-            n.max = hole > leaf->max ? hole : leaf->max;
+            start = ph_ctz(nw);
+            end = ph_clz(nw);
+            max = hole > old_max ? hole : old_max;
         }
     }
-    rc = (n.start != leaf->start || n.end != leaf->end) ? LEAF_ENDS : n.max != leaf->max ? LEAF_MAX : LEAF_SAME;
-    *leaf = n;
+    r->alloc[c] = nw;
+    if (start != r->st[v] || end != r->en[v]) {
+        r->st[v] = start;
+        r->en[v] = end;
+        rc = NODE_ENDS;
+    }
+    if (max != old_max) {
+        r->mx[v] = max;
+        if (rc == NODE_SAME)
+            rc = NODE_MAX;
+    }
     return rc;
-}
-
-static void walk(struct ph_region *r, size_t c, int change)
-{
-    if (change != LEAF_SAME)
-        update_path(r->sum, r->leaves + c, PH_CHUNK_PAGES, change == LEAF_ENDS);
 }
 
 void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use)
@@ -176,46 +211,45 @@ void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_us
     unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
 
     if (c0 == c1) {
-        walk(r, c0, set_chunk(r, c0, ph_mask_range(lo, hi), in_use));
+        walk_up(r, r->leaves + c0, PH_CHUNK_PAGES, set_chunk(r, c0, ph_mask_range(lo, hi), in_use));
         return;
     }
     if (c1 == c0 + 1) {
-        /* Two walks, one after the other: each starts from a tree that is
-         * consistent but for its own leaf, so each may stop early. */
-        walk(r, c0, set_chunk(r, c0, ~ph_mask_below(lo), in_use));
-        walk(r, c1, set_chunk(r, c1, ph_mask_below(hi), in_use));
+        int ca = set_chunk(r, c0, ~ph_mask_below(lo), in_use);
+        int cb = set_chunk(r, c1, ph_mask_below(hi), in_use);
+        walk_up_pair(r, r->leaves + c0, ca, cb);
         return;
     }
     set_chunk(r, c0, ~ph_mask_below(lo), in_use);
     for (c = c0 + 1; c < c1; c++) {
-        ph_sum *leaf = &r->sum[r->leaves + c];
-        uint32_t v = in_use ? 0 : PH_CHUNK_PAGES;
+        size_t v = r->leaves + c;
+        uint32_t n = in_use ? 0 : PH_CHUNK_PAGES;
         r->alloc[c] = in_use ? PH_WORD_ONES : 0;
-        leaf->start = leaf->max = leaf->end = v;
+        r->st[v] = r->mx[v] = r->en[v] = n;
     }
     set_chunk(r, c1, ph_mask_below(hi), in_use);
-    update_levels(r->sum, r->leaves + c0, r->leaves + c1, PH_CHUNK_PAGES);
+    walk_up_range(r, r->leaves + c0, r->leaves + c1);
 }
 
 size_t ph_region_find(const struct ph_region *r, size_t n)
 {
-    const ph_sum *s = r->sum;
+    const uint32_t *st = r->st, *mx = r->mx, *en = r->en;
     size_t v = 1, base = 0;
     size_t len = (size_t)PH_CHUNK_PAGES << r->height;
 
-    if (s[1].max < n)
+    if (mx[1] < n)
         return SIZE_MAX;
     /* Invariant: node v holds a run of n; every run that starts left of
      * node v is shorter than n. */
     while (v < r->leaves) {
-        const ph_sum *l = &s[2 * v];
+        size_t a = 2 * v;
         len >>= 1;
-        if (l->max >= n) {
-            v = 2 * v;
-        } else if ((size_t)l->end + l[1].start >= n) {
-            return base + len - l->end; /* crosses the middle */
+        if (mx[a] >= n) {
+            v = a;
+        } else if ((size_t)en[a] + st[a + 1] >= n) {
+            return base + len - en[a]; /* crosses the middle */
         } else {
-            v = 2 * v + 1;
+            v = a + 1;
             base += len;
         }
     }
