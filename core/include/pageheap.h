@@ -100,7 +100,25 @@ typedef struct ph_stats {
     size_t largest_free_run; /* longest run of free pages inside one region      */
     size_t metadata_bytes;   /* bytes of the regions taken by the allocator      */
     size_t faults;           /* bad inputs refused since ph_init                 */
+    /* Extension: what a board designer needs to see of the scavenger. */
+    size_t granules_released; /* granules released right now                     */
+    size_t release_calls;     /* calls of port->release since ph_init            */
+    size_t acquire_calls;     /* calls of port->acquire since ph_init            */
+    size_t bytes_released;    /* bytes handed to release since ph_init           */
+    size_t bytes_acquired;    /* bytes handed to acquire since ph_init           */
+    size_t peak_pages_used;   /* the idle pacer's recent peak of pages in use    */
 } ph_stats;
+
+/* Pacing of ph_idle (see there).  Defaults: PH_IDLE_DEFAULTS. */
+typedef struct ph_idle_policy {
+    size_t budget_bytes;   /* a ph_idle call stops once it released this many
+                              bytes (its last granule may pass it); 0 = no
+                              limit                                            */
+    uint32_t headroom_pct; /* powered memory kept above the recent peak of
+                              memory in use, in percent of that peak           */
+    uint32_t decay_shift;  /* per ph_idle call the recent peak falls by
+                              (peak - in use) >> decay_shift; 0 = no memory    */
+} ph_idle_policy;
 
 struct ph_region; /* lives in the metadata pages at the low end of a region */
 
@@ -117,6 +135,12 @@ typedef struct ph_heap {
     size_t pages_free_;
     size_t metadata_bytes_;
     size_t faults_;
+    size_t pages_released_;
+    size_t granules_released_;
+    size_t release_calls_, acquire_calls_;
+    size_t bytes_released_, bytes_acquired_;
+    size_t peak_used_;                 /* idle pacer's recent peak, pages      */
+    ph_idle_policy idle_;
     struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
 } ph_heap;
 
@@ -152,6 +176,51 @@ void *ph_page_alloc(ph_heap *h, size_t npages);
  * region; PH_FAULT_DOUBLE_FREE for a range holding a free page.  npages 0
  * changes nothing.  Bound: see the top of this header. */
 void ph_page_free(ph_heap *h, void *p, size_t npages);
+
+/* ---- scavenging (releasing free memory, in place of madvise) ----------- */
+
+/* Releases free granules that are not released yet, highest address first,
+ * until at least nbytes were released or none is left; returns the bytes
+ * released (a multiple of the granule sizes).  A granule is released only
+ * when all its pages are free, it lies wholly inside the region's usable
+ * pages (so it holds no metadata) and its region has a granule size.
+ * Adjacent granules go to port->release in one call.  A downward cursor
+ * per region remembers where the last pass stopped; any free above it
+ * raises it, so a call never rescans what an earlier call found in use.
+ * Cost: O(regions + chunks scanned + granules released), and the chunks
+ * scanned since the last free are never scanned again.
+ * ph_scavenge(h, SIZE_MAX) releases everything releasable. */
+size_t ph_scavenge(ph_heap *h, size_t nbytes);
+
+/* The idle-time entry point, for a system with no background thread: call
+ * it from the idle loop (or before sleeping).  It releases granules while
+ * the powered memory (usable pages not released) exceeds the goal, the
+ * recent peak of pages in use plus headroom_pct percent, and only granules
+ * that fit in that excess (it never goes below the goal); it stops once
+ * policy.budget_bytes are released.  The peak follows every allocation at once and
+ * decays only in ph_idle, by (peak - in use) >> decay_shift per call, so a
+ * burst that frees and soon re-allocates the same memory keeps it powered
+ * (hysteresis): a RAM section is not toggled on every cycle.  Returns the
+ * bytes released.  Same cost as ph_scavenge. */
+size_t ph_idle(ph_heap *h);
+
+/* Replaces the idle policy; ph_init sets PH_IDLE_BUDGET_BYTES,
+ * PH_IDLE_HEADROOM_PCT and PH_IDLE_DECAY_SHIFT. */
+void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
+
+/* Defaults: a board whose RAM section wakes in tens of microseconds can
+ * afford to release one small section per idle call; keep 1/8 above the
+ * recent peak; let the peak decay by 1/16 of its excess per idle call (it
+ * halves in about 11 calls). */
+#ifndef PH_IDLE_BUDGET_BYTES
+#define PH_IDLE_BUDGET_BYTES 4096u
+#endif
+#ifndef PH_IDLE_HEADROOM_PCT
+#define PH_IDLE_HEADROOM_PCT 12u
+#endif
+#ifndef PH_IDLE_DECAY_SHIFT
+#define PH_IDLE_DECAY_SHIFT 4u
+#endif
 
 /* ---- checking and statistics ------------------------------------------ */
 

@@ -67,6 +67,39 @@ static int check_region_tree(const struct ph_region *r)
     return PH_OK;
 }
 
+/* Release state of r: released bits only in whole granules, all or none
+ * per granule, none in use (checked by the caller), and no releasable
+ * granule at or above the cursor.  Adds r's released pages and granules. */
+static int check_region_released(const struct ph_region *r, size_t *pages, size_t *granules)
+{
+    size_t gpages = (size_t)1 << r->gran_shift, g, end;
+
+    if (r->cursor > r->ngran || (r->granule == 0 && r->ngran != 0))
+        return PH_CHECK_RELEASED;
+    end = r->gran_first + (r->ngran << r->gran_shift);
+    if (r->ngran == 0) {
+        if (!ph_bits_clear(r->released, 0, r->npages))
+            return PH_CHECK_RELEASED;
+        return PH_OK;
+    }
+    if (r->gran_first != 0 && !ph_bits_clear(r->released, 0, r->gran_first))
+        return PH_CHECK_RELEASED;
+    if (end < r->npages && !ph_bits_clear(r->released, end, r->npages - end))
+        return PH_CHECK_RELEASED;
+    for (g = 0; g < r->ngran; g++) {
+        size_t first = r->gran_first + (g << r->gran_shift);
+        if (ph_bits_set(r->released, first, gpages)) {
+            *pages += gpages;
+            *granules += 1;
+        } else if (!ph_bits_clear(r->released, first, gpages)) {
+            return PH_CHECK_RELEASED; /* partly released */
+        } else if (g >= r->cursor && ph_bits_clear(r->alloc, first, gpages)) {
+            return PH_CHECK_RELEASED; /* releasable but above the cursor */
+        }
+    }
+    return PH_OK;
+}
+
 /* Free pages of r; *first_free gets the lowest free page (npages if none). */
 static size_t count_free(const struct ph_region *r, size_t *first_free)
 {
@@ -83,7 +116,7 @@ static size_t count_free(const struct ph_region *r, size_t *first_free)
 
 static int check_locked(const ph_heap *h)
 {
-    size_t total = 0, free_pages = 0, meta = 0;
+    size_t total = 0, free_pages = 0, meta = 0, released = 0, granules = 0;
     uint32_t i;
     unsigned tail;
 
@@ -107,6 +140,9 @@ static int check_locked(const ph_heap *h)
         for (c = 0; c < r->nchunks; c++)
             if ((r->alloc[c] & r->released[c]) != 0)
                 return PH_CHECK_RELEASED;
+        rc = check_region_released(r, &released, &granules);
+        if (rc != PH_OK)
+            return rc;
         rc = check_region_tree(r);
         if (rc != PH_OK)
             return rc;
@@ -121,6 +157,8 @@ static int check_locked(const ph_heap *h)
     }
     if (total != h->pages_total_ || free_pages != h->pages_free_ || meta != h->metadata_bytes_)
         return PH_CHECK_COUNTS;
+    if (released != h->pages_released_ || granules != h->granules_released_)
+        return PH_CHECK_RELEASED;
     return PH_OK;
 }
 
@@ -150,6 +188,12 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->largest_free_run = 0;
     out->metadata_bytes = 0;
     out->faults = 0;
+    out->granules_released = 0;
+    out->release_calls = 0;
+    out->acquire_calls = 0;
+    out->bytes_released = 0;
+    out->bytes_acquired = 0;
+    out->peak_pages_used = 0;
     if (!ph_heap_ok(h))
         return;
     ph_lock(h);
@@ -163,6 +207,13 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->largest_free_run = largest;
     out->metadata_bytes = h->metadata_bytes_;
     out->faults = h->faults_;
+    out->pages_released = h->pages_released_;
+    out->granules_released = h->granules_released_;
+    out->release_calls = h->release_calls_;
+    out->acquire_calls = h->acquire_calls_;
+    out->bytes_released = h->bytes_released_;
+    out->bytes_acquired = h->bytes_acquired_;
+    out->peak_pages_used = h->peak_used_;
     ph_unlock(h);
 }
 

@@ -62,6 +62,14 @@ struct ph_region {
     size_t leaves;         /* nchunks rounded up to a power of two        */
     size_t meta_pages;     /* pages below base taken by metadata          */
     size_t granule;        /* release unit in bytes, 0 = never released   */
+    /* Granules that may be released: those wholly inside the usable pages
+     * (so never one holding metadata).  Granule i covers pages
+     * [gran_first + (i << gran_shift), ... + (1 << gran_shift)). */
+    size_t gran_first;     /* page index of the first whole granule        */
+    size_t ngran;          /* whole granules; 0 when granule is 0          */
+    size_t cursor;         /* granules [cursor, ngran) are in use or already
+                              released: the scavenger's downward cursor   */
+    uint32_t gran_shift;   /* log2(pages per granule)                      */
     uint32_t height;       /* log2(leaves)                                */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
     ph_word_t *released;   /* nchunks words, 1 = free and released        */
@@ -141,6 +149,39 @@ static inline uintptr_t ph_page_addr(const ph_heap *h, const struct ph_region *r
                                      size_t page)
 {
     return r->base + ((uintptr_t)page << h->page_shift_);
+}
+
+/* ---- bit ranges over a region's bitmaps: ph_region.c ---- */
+
+/* True when every bit of pages [first, first + n) of words is clear. */
+bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n);
+
+/* True when every bit of pages [first, first + n) of words is set. */
+bool ph_bits_set(const ph_word_t *words, size_t first, size_t n);
+
+/* Sets (value) or clears the bits of pages [first, first + n). */
+void ph_bits_fill(ph_word_t *words, size_t first, size_t n, bool value);
+
+/* ---- scavenger: ph_scavenge.c ---- */
+
+/* Sets up r's granule fields (granule, base and npages already set). */
+void ph_scav_init_region(struct ph_region *r, uint32_t page_shift);
+
+/* Acquires every released granule that pages [first, first + n) of r
+ * touch (called before they are handed out). */
+void ph_scav_acquire(ph_heap *h, struct ph_region *r, size_t first, size_t n);
+
+/* Pages [first, first + n) of r were freed: raise r's cursor. */
+static inline void ph_scav_note_free(struct ph_region *r, size_t first, size_t n)
+{
+    size_t last = first + n - 1, g;
+    if (r->ngran == 0 || last < r->gran_first)
+        return;
+    g = ((last - r->gran_first) >> r->gran_shift) + 1;
+    if (g > r->ngran)
+        g = r->ngran;
+    if (g > r->cursor)
+        r->cursor = g;
 }
 
 /* ---- region layout: ph_region.c ---- */

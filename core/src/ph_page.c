@@ -41,6 +41,16 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
     h->pages_free_ = 0;
     h->metadata_bytes_ = 0;
     h->faults_ = 0;
+    h->pages_released_ = 0;
+    h->granules_released_ = 0;
+    h->release_calls_ = 0;
+    h->acquire_calls_ = 0;
+    h->bytes_released_ = 0;
+    h->bytes_acquired_ = 0;
+    h->peak_used_ = 0;
+    h->idle_.budget_bytes = PH_IDLE_BUDGET_BYTES;
+    h->idle_.headroom_pct = PH_IDLE_HEADROOM_PCT;
+    h->idle_.decay_shift = PH_IDLE_DECAY_SHIFT;
     for (i = 0; i < PH_MAX_REGIONS; i++)
         h->regions_[i] = NULL;
     if (page_size == 0)
@@ -170,6 +180,7 @@ int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule)
     r->raw_end = e;
     r->granule = granule;
     lay_out_region(r, pa, usable, meta_pages, h->page_shift_);
+    ph_scav_init_region(r, h->page_shift_);
 
     /* Insert in address order; the new region is all free, so a hint at
      * or above it moves down to its first page. */
@@ -232,8 +243,12 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
         }
     }
     if (page != SIZE_MAX) {
+        if (h->pages_released_ != 0)
+            ph_scav_acquire(h, r, page, npages);
         ph_region_mark(r, page, npages, true);
         h->pages_free_ -= npages;
+        if (h->pages_total_ - h->pages_free_ > h->peak_used_)
+            h->peak_used_ = h->pages_total_ - h->pages_free_;
         /* The run starts at the lowest free page (a one-page first fit, or
          * a run at the hint): everything up to its end is now in use. */
         if (npages == 1 || (i == h->hint_region_ && page == h->hint_page_)) {
@@ -258,22 +273,6 @@ static uint32_t region_of(const ph_heap *h, uintptr_t a)
     return h->nregions_;
 }
 
-/* PH_OK, or the fault that freeing [first, first + n) of r must raise. */
-static int check_in_use(const struct ph_region *r, size_t first, size_t n)
-{
-    size_t last = first + n - 1;
-    size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
-    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
-    unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
-
-    for (c = c0; c <= c1; c++) {
-        ph_word_t m = ph_mask_range(c == c0 ? lo : 0, c == c1 ? hi : PH_CHUNK_PAGES);
-        if ((r->alloc[c] & m) != m)
-            return PH_FAULT_DOUBLE_FREE;
-    }
-    return PH_OK;
-}
-
 void ph_page_free(ph_heap *h, void *p, size_t npages)
 {
     uintptr_t a = (uintptr_t)p;
@@ -294,10 +293,12 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     first = (size_t)((a - r->base) >> h->page_shift_);
     if (npages > r->npages - first)
         goto refuse;
-    fault = check_in_use(r, first, npages);
-    if (fault != PH_OK)
+    if (!ph_bits_set(r->alloc, first, npages)) {
+        fault = PH_FAULT_DOUBLE_FREE;
         goto refuse;
+    }
     ph_region_mark(r, first, npages, false);
+    ph_scav_note_free(r, first, npages);
     h->pages_free_ += npages;
     if (i < h->hint_region_ || (i == h->hint_region_ && first < h->hint_page_)) {
         h->hint_region_ = i;

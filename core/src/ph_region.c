@@ -35,6 +35,54 @@ size_t ph_region_meta_bytes(size_t npages)
     return bytes;
 }
 
+/* Calls fn-like logic word by word over pages [first, first + n): the mask
+ * of the bits of each word that the range covers. */
+#define PH_FOR_RANGE(first, n, c, m, body)                                           \
+    do {                                                                               \
+        size_t last_ = (first) + (n) - 1;                                              \
+        size_t c0_ = (first) >> PH_CHUNK_LOG2, c1_ = last_ >> PH_CHUNK_LOG2;          \
+        unsigned lo_ = (unsigned)((first) & (PH_CHUNK_PAGES - 1));                     \
+        unsigned hi_ = (unsigned)(last_ & (PH_CHUNK_PAGES - 1)) + 1;                   \
+        for (c = c0_; c <= c1_; c++) {                                                 \
+            m = ph_mask_range(c == c0_ ? lo_ : 0, c == c1_ ? hi_ : PH_CHUNK_PAGES);   \
+            body                                                                       \
+        }                                                                              \
+    } while (0)
+
+bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n)
+{
+    size_t c;
+    ph_word_t m;
+    PH_FOR_RANGE(first, n, c, m, {
+        if ((words[c] & m) != 0)
+            return false;
+    });
+    return true;
+}
+
+bool ph_bits_set(const ph_word_t *words, size_t first, size_t n)
+{
+    size_t c;
+    ph_word_t m;
+    PH_FOR_RANGE(first, n, c, m, {
+        if ((words[c] & m) != m)
+            return false;
+    });
+    return true;
+}
+
+void ph_bits_fill(ph_word_t *words, size_t first, size_t n, bool value)
+{
+    size_t c;
+    ph_word_t m;
+    PH_FOR_RANGE(first, n, c, m, {
+        if (value)
+            words[c] |= m;
+        else
+            words[c] &= ~m;
+    });
+}
+
 void ph_region_rebuild(struct ph_region *r)
 {
     ph_sum none = { 0, 0, 0 };
