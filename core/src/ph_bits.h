@@ -106,8 +106,10 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 
 /* Hot-path helpers are forced inline when optimising for speed (GCC would
  * otherwise keep one out-of-line copy for several call sites) and left to
- * the compiler at -Os, where code size matters more. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+ * the compiler at -Os, where code size matters more, and with the portable
+ * bit helpers (Cortex-M0), whose inlined copies would double the code. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__) && \
+    !defined(PH_PORTABLE_BITS)
 #define PH_HOT_INLINE static inline __attribute__((always_inline))
 #else
 #define PH_HOT_INLINE static inline
