@@ -110,21 +110,19 @@ static void release_run(ph_heap *h, struct ph_region *r, size_t lo, size_t hi)
 }
 
 /* Scans r down from its cursor, releasing free granules, until `want`
- * bytes are released in all (counting *done) or one more granule would take
- * the total past `limit`.  Returns true when it stopped for either. */
+ * bytes are released in all (counting *done) or one more of r's granules
+ * would take the total past `limit` (a lower region with smaller granules
+ * may still fit).  Returns true when `want` is reached. */
 static bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want, size_t limit,
                             size_t *done)
 {
     size_t gpages = (size_t)1 << r->gran_shift;
     size_t gbytes = gpages << h->page_shift_;
     size_t g = r->cursor, run_hi = g;
-    bool stopped = false;
 
     while (g > 0) {
-        if (*done >= want || limit - *done < gbytes) {
-            stopped = true;
+        if (*done >= want || limit - *done < gbytes)
             break;
-        }
         g--;
         if (!gran_released(r, g) && ph_bits_clear(r->alloc, gran_page(r, g), gpages)) {
             *done += gbytes;
@@ -135,7 +133,7 @@ static bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want, size_t
     }
     release_run(h, r, g, run_hi);
     r->cursor = g;
-    return stopped;
+    return *done >= want;
 }
 
 /* Releases until `want` bytes are released or nothing is left, never more
