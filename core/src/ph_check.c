@@ -69,12 +69,18 @@ static int check_region_tree(const struct ph_region *r)
 
 /* Release state of r: released bits only in whole granules, all or none
  * per granule, none in use (checked by the caller), and no releasable
- * granule at or above the cursor.  Adds r's released pages and granules. */
+ * granule without a marked chunk in the scavenge index, no marked chunk at
+ * or above its cursor.  Adds r's released pages and granules. */
 static int check_region_released(const struct ph_region *r, size_t *pages, size_t *granules)
 {
     size_t gpages = (size_t)1 << r->gran_shift, g, end;
 
-    if (r->cursor > r->ngran || (r->granule == 0 && r->ngran != 0))
+    if (r->scav_top > r->nchunks || (r->granule == 0 && r->ngran != 0))
+        return PH_CHECK_RELEASED;
+    if (r->scav_top < r->nchunks && !ph_bits_clear(r->scav, r->scav_top, r->nchunks - r->scav_top))
+        return PH_CHECK_RELEASED;
+    if ((r->nchunks & (PH_CHUNK_PAGES - 1)) != 0 &&
+        (r->scav[r->nchunks >> PH_CHUNK_LOG2] & ~ph_mask_below((unsigned)(r->nchunks & (PH_CHUNK_PAGES - 1)))) != 0)
         return PH_CHECK_RELEASED;
     end = r->gran_first + (r->ngran << r->gran_shift);
     if (r->ngran == 0) {
@@ -93,8 +99,10 @@ static int check_region_released(const struct ph_region *r, size_t *pages, size_
             *granules += 1;
         } else if (!ph_bits_clear(r->released, first, gpages)) {
             return PH_CHECK_RELEASED; /* partly released */
-        } else if (g >= r->cursor && ph_bits_clear(r->alloc, first, gpages)) {
-            return PH_CHECK_RELEASED; /* releasable but above the cursor */
+        } else if (ph_bits_clear(r->alloc, first, gpages)) {
+            size_t c0 = first >> PH_CHUNK_LOG2, c1 = (first + gpages - 1) >> PH_CHUNK_LOG2;
+            if (ph_bits_clear(r->scav, c0, c1 - c0 + 1))
+                return PH_CHECK_RELEASED; /* releasable but not in the index */
         }
     }
     return PH_OK;

@@ -67,8 +67,12 @@ struct ph_region {
      * [gran_first + (i << gran_shift), ... + (1 << gran_shift)). */
     size_t gran_first;     /* page index of the first whole granule        */
     size_t ngran;          /* whole granules; 0 when granule is 0          */
-    size_t cursor;         /* granules [cursor, ngran) are in use or already
-                              released: the scavenger's downward cursor   */
+    ph_word_t *scav;       /* scavenge index, one bit per chunk: the chunk
+                              may overlap a releasable granule.  Every
+                              releasable granule overlaps a chunk whose
+                              bit is set.                                  */
+    size_t scav_top;       /* bits of chunks >= scav_top are clear: the
+                              scavenger's downward cursor                  */
     uint32_t gran_shift;   /* log2(pages per granule)                      */
     uint32_t height;       /* log2(leaves)                                */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
@@ -171,17 +175,19 @@ void ph_scav_init_region(struct ph_region *r, uint32_t page_shift);
  * touch (called before they are handed out). */
 void ph_scav_acquire(ph_heap *h, struct ph_region *r, size_t first, size_t n);
 
-/* Pages [first, first + n) of r were freed: raise r's cursor. */
+/* Pages [first, first + n) of r were freed: their chunks may now overlap
+ * releasable granules.  O(n / W^2 + 1). */
 static inline void ph_scav_note_free(struct ph_region *r, size_t first, size_t n)
 {
-    size_t last = first + n - 1, g;
-    if (r->ngran == 0 || last < r->gran_first)
+    size_t c0 = first >> PH_CHUNK_LOG2, c1 = (first + n - 1) >> PH_CHUNK_LOG2;
+    if (r->ngran == 0)
         return;
-    g = ((last - r->gran_first) >> r->gran_shift) + 1;
-    if (g > r->ngran)
-        g = r->ngran;
-    if (g > r->cursor)
-        r->cursor = g;
+    if (c0 == c1)
+        r->scav[c0 >> PH_CHUNK_LOG2] |= (ph_word_t)1 << (c0 & (PH_CHUNK_PAGES - 1));
+    else
+        ph_bits_fill(r->scav, c0, c1 - c0 + 1, true);
+    if (c1 + 1 > r->scav_top)
+        r->scav_top = c1 + 1;
 }
 
 /* ---- region layout: ph_region.c ---- */

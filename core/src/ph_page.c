@@ -116,7 +116,8 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     p = (p + sizeof(ph_word_t) - 1) & ~(uintptr_t)(sizeof(ph_word_t) - 1);
     r->alloc = (ph_word_t *)p;
     r->released = r->alloc + r->nchunks;
-    p = (uintptr_t)(r->released + r->nchunks);
+    r->scav = r->released + r->nchunks;
+    p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));
     p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
     r->st = (uint32_t *)p;
     r->mx = r->st + 2 * r->leaves;

@@ -30,6 +30,7 @@ size_t ph_region_meta_bytes(size_t npages)
     size_t leaves = round_pow2(nchunks);
     size_t bytes = align_up(sizeof(struct ph_region), sizeof(ph_word_t));
     bytes += 2 * nchunks * sizeof(ph_word_t); /* alloc + released bitmaps */
+    bytes += ((nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2) * sizeof(ph_word_t); /* scav */
     bytes = align_up(bytes, sizeof(uint32_t));
     bytes += 3 * 2 * leaves * sizeof(uint32_t); /* tree fields, node 0 unused */
     return bytes;

@@ -13,12 +13,16 @@
  * that first-fit allocation at low addresses and release at high addresses
  * do not fight over the same memory.
  *
- * Finding work: each region keeps a downward cursor.  Granules at or above
- * it are known to be in use or released already; a pass scans down from the
- * cursor and leaves it below what it looked at.  Any free raises the cursor
- * to the granule of the highest freed page (ph_scav_note_free), which keeps
- * the invariant with one compare, so no pass rescans what an earlier pass
- * found in use and no free is ever missed.
+ * Finding work (the scavenge index, in the spirit of Go 1.19's): one bit
+ * per chunk says "this chunk may overlap a releasable granule".  A free sets
+ * the bits of its chunks (ph_scav_note_free); a pass finds the highest set
+ * bit below its cursor with count-leading-zeros over index words, looks only
+ * at the free, unreleased pages of that chunk (a word operation), examines
+ * the granule of the highest such page, jumps below it, and clears the bit
+ * once the chunk holds nothing releasable.  So a pass never rescans memory
+ * an earlier pass found in use, dense chunks cost nothing, and the work is
+ * proportional to the frees since the last pass.  Invariant (ph_check):
+ * every releasable granule overlaps a chunk whose bit is set.
  *
  * Acquire: when an allocation touches a released granule, the whole granule
  * is acquired (port->acquire, once per granule) before the memory is handed
@@ -39,10 +43,14 @@ void ph_scav_init_region(struct ph_region *r, uint32_t page_shift)
 {
     uintptr_t first_addr;
 
+    size_t w, nwords = (r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
+
     r->gran_first = 0;
     r->ngran = 0;
-    r->cursor = 0;
+    r->scav_top = 0;
     r->gran_shift = 0;
+    for (w = 0; w < nwords; w++)
+        r->scav[w] = 0;
     if (r->granule == 0)
         return;
     r->gran_shift = log2_pow2(r->granule) - page_shift;
@@ -51,7 +59,8 @@ void ph_scav_init_region(struct ph_region *r, uint32_t page_shift)
         return;
     r->gran_first = (size_t)((first_addr - r->base) >> page_shift);
     r->ngran = (r->npages - r->gran_first) >> r->gran_shift;
-    r->cursor = r->ngran;
+    if (r->ngran != 0)
+        ph_scav_note_free(r, 0, r->npages); /* all free: every chunk */
 }
 
 static size_t gran_page(const struct ph_region *r, size_t g)
@@ -109,30 +118,87 @@ static void release_run(ph_heap *h, struct ph_region *r, size_t lo, size_t hi)
         h->port_->release(h->port_->ctx, (void *)ph_page_addr(h, r, gran_page(r, lo)), bytes);
 }
 
-/* Scans r down from its cursor, releasing free granules, until `want`
- * bytes are released in all (counting *done) or one more of r's granules
- * would take the total past `limit` (a lower region with smaller granules
- * may still fit).  Returns true when `want` is reached. */
+/* The highest chunk below `top` whose index bit is set; false if none. */
+static bool highest_marked(const struct ph_region *r, size_t top, size_t *chunk)
+{
+    size_t w;
+    ph_word_t bits;
+
+    if (top == 0)
+        return false;
+    w = (top - 1) >> PH_CHUNK_LOG2;
+    bits = r->scav[w] & ph_mask_below((unsigned)((top - 1) & (PH_CHUNK_PAGES - 1)) + 1);
+    for (;;) {
+        if (bits != 0) {
+            *chunk = (w << PH_CHUNK_LOG2) + (PH_WORD_BITS - 1 - ph_clz(bits));
+            return true;
+        }
+        if (w == 0)
+            return false;
+        bits = r->scav[--w];
+    }
+}
+
+/* Scans r downward through its scavenge index, releasing free granules,
+ * until `want` bytes are released in all (counting *done) or one more of
+ * r's granules would take the total past `limit` (a lower region with
+ * smaller granules may still fit).  Returns true when `want` is reached. */
 static bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want, size_t limit,
                             size_t *done)
 {
     size_t gpages = (size_t)1 << r->gran_shift;
     size_t gbytes = gpages << h->page_shift_;
-    size_t g = r->cursor, run_hi = g;
+    size_t gran_end = r->gran_first + (r->ngran << r->gran_shift);
+    size_t top = r->scav_top, c = 0, run_lo = 0, run_hi = 0;
+    bool full = false;
 
-    while (g > 0) {
-        if (*done >= want || limit - *done < gbytes)
-            break;
-        g--;
-        if (!gran_released(r, g) && ph_bits_clear(r->alloc, gran_page(r, g), gpages)) {
-            *done += gbytes;
-            continue; /* joins the run [g, run_hi) */
+    while (!full && highest_marked(r, top, &c)) {
+        size_t floor = c << PH_CHUNK_LOG2, lowest = floor;
+        /* Free pages not yet released: only their granules can be released. */
+        ph_word_t m = ~(r->alloc[c] | r->released[c]);
+
+        while (m != 0) {
+            size_t p = floor + (PH_WORD_BITS - 1 - ph_clz(m)), g, gp;
+            if (*done >= want || limit - *done < gbytes) {
+                full = true;
+                break;
+            }
+            if (p < r->gran_first || p >= gran_end) { /* in no whole granule */
+                m &= ~((ph_word_t)1 << (p - floor));
+                continue;
+            }
+            g = (p - r->gran_first) >> r->gran_shift;
+            gp = gran_page(r, g);
+            /* A granule straddling into this chunk from above may already be
+             * in the pending run (its bits are set when the run goes out). */
+            if ((run_lo == run_hi || g < run_lo) && ph_bits_clear(r->alloc, gp, gpages)) {
+                *done += gbytes;
+                if (run_lo != run_hi && g + 1 != run_lo) {
+                    release_run(h, r, run_lo, run_hi);
+                    run_hi = g + 1;
+                } else if (run_lo == run_hi) {
+                    run_hi = g + 1;
+                }
+                run_lo = g;
+            }
+            /* Everything of this chunk from g's first page up is done. */
+            if (gp <= floor) {
+                lowest = gp;
+                m = 0;
+            } else {
+                m &= ph_mask_below((unsigned)(gp - floor));
+            }
         }
-        release_run(h, r, g + 1, run_hi);
-        run_hi = g;
+        if (full)
+            break;
+        /* Chunk c, and the chunks wholly inside the granule that reached
+         * below it, overlap nothing releasable any more. */
+        top = (lowest + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
+        ph_bits_fill(r->scav, top, c + 1 - top, false);
     }
-    release_run(h, r, g, run_hi);
-    r->cursor = g;
+    if (run_lo != run_hi)
+        release_run(h, r, run_lo, run_hi);
+    r->scav_top = full ? c + 1 : 0; /* else no bit is left below top */
     return *done >= want;
 }
 
@@ -145,7 +211,7 @@ static size_t scavenge_locked(ph_heap *h, size_t want, size_t limit)
 
     while (i-- > 0) {
         struct ph_region *r = h->regions_[i];
-        if (r->cursor != 0 && scavenge_region(h, r, want, limit, &done))
+        if (r->scav_top != 0 && scavenge_region(h, r, want, limit, &done))
             break;
     }
     return done;
