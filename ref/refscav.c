@@ -243,10 +243,8 @@ size_t rs_idle_goal(rs_model *m, unsigned headroom_pct, unsigned decay_shift)
     size_t used = used_pages(m);
     if (m->peak_used < used)
         m->peak_used = used;
-    if (decay_shift == 0)
-        m->peak_used = used;
-    else
-        m->peak_used -= (m->peak_used - used) >> decay_shift;
+    /* the decrement rounds up: (excess + 2^shift - 1) >> shift */
+    m->peak_used -= (m->peak_used - used + ((size_t)1 << decay_shift) - 1) >> decay_shift;
     /* peak * pct / 100 rounded down, without overflow for any peak. */
     size_t q = m->peak_used / 100, rem = m->peak_used % 100;
     return m->peak_used + q * headroom_pct + rem * headroom_pct / 100;

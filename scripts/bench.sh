@@ -15,4 +15,6 @@ if [ ! -f "$bench" ]; then
     exit 1
 fi
 cd "$PH_ROOT"
-exec bash "$bench" build/host "$@"
+bash "$bench" build/host "$@"
+echo
+bash "$PH_ROOT/bench/run-scav-bench.sh" build/host

@@ -117,7 +117,8 @@ typedef struct ph_idle_policy {
     uint32_t headroom_pct; /* powered memory kept above the recent peak of
                               memory in use, in percent of that peak           */
     uint32_t decay_shift;  /* per ph_idle call the recent peak falls by
-                              (peak - in use) >> decay_shift; 0 = no memory    */
+                              (peak - in use) >> decay_shift, rounded up;
+                              0 = no memory                                    */
 } ph_idle_policy;
 
 struct ph_region; /* lives in the metadata pages at the low end of a region */
@@ -184,11 +185,13 @@ void ph_page_free(ph_heap *h, void *p, size_t npages);
  * released (a multiple of the granule sizes).  A granule is released only
  * when all its pages are free, it lies wholly inside the region's usable
  * pages (so it holds no metadata) and its region has a granule size.
- * Adjacent granules go to port->release in one call.  A downward cursor
- * per region remembers where the last pass stopped; any free above it
- * raises it, so a call never rescans what an earlier call found in use.
- * Cost: O(regions + chunks scanned + granules released), and the chunks
- * scanned since the last free are never scanned again.
+ * Adjacent granules go to port->release in one call.  Work is found through
+ * a scavenge index, one bit per chunk set by frees: a pass visits only
+ * chunks freed into since an earlier pass looked at them, and in each only
+ * the granules of its free, unreleased pages.
+ * Cost: O(regions + index words scanned + marked chunks visited + granules
+ * examined x words per granule); everything visited was marked by a free
+ * since the last pass, so the work is proportional to the frees.
  * ph_scavenge(h, SIZE_MAX) releases everything releasable. */
 size_t ph_scavenge(ph_heap *h, size_t nbytes);
 
@@ -198,7 +201,8 @@ size_t ph_scavenge(ph_heap *h, size_t nbytes);
  * recent peak of pages in use plus headroom_pct percent, and only granules
  * that fit in that excess (it never goes below the goal); it stops once
  * policy.budget_bytes are released.  The peak follows every allocation at once and
- * decays only in ph_idle, by (peak - in use) >> decay_shift per call, so a
+ * decays only in ph_idle, by (peak - in use) >> decay_shift per call
+ * (rounded up, so it reaches the pages in use in the end), so a
  * burst that frees and soon re-allocates the same memory keeps it powered
  * (hysteresis): a RAM section is not toggled on every cycle.  Returns the
  * bytes released.  Same cost as ph_scavenge. */
@@ -218,6 +222,9 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
 #ifndef PH_IDLE_HEADROOM_PCT
 #define PH_IDLE_HEADROOM_PCT 12u
 #endif
+/* Larger decay shifts are clamped to this (a peak that falls by less than
+ * 1/65536 of its excess per call never falls in practice). */
+#define PH_IDLE_MAX_DECAY_SHIFT 16u
 #ifndef PH_IDLE_DECAY_SHIFT
 #define PH_IDLE_DECAY_SHIFT 4u
 #endif

@@ -239,9 +239,9 @@ size_t ph_idle(ph_heap *h)
     used = h->pages_total_ - h->pages_free_;
     if (h->peak_used_ < used)
         h->peak_used_ = used;
-    h->peak_used_ -= (h->peak_used_ - used) >> h->idle_.decay_shift;
-    if (h->idle_.decay_shift == 0)
-        h->peak_used_ = used;
+    /* Rounded up, so the peak reaches the pages in use in the end. */
+    h->peak_used_ -= (h->peak_used_ - used + ((size_t)1 << h->idle_.decay_shift) - 1) >>
+                     h->idle_.decay_shift;
     goal = h->peak_used_ + h->peak_used_ / 100u * h->idle_.headroom_pct +
            h->peak_used_ % 100u * h->idle_.headroom_pct / 100u;
     powered = h->pages_total_ - h->pages_released_;
@@ -262,7 +262,7 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy)
         return;
     ph_lock(h);
     h->idle_ = *policy;
-    if (h->idle_.decay_shift >= 8 * sizeof(size_t))
-        h->idle_.decay_shift = 8 * sizeof(size_t) - 1;
+    if (h->idle_.decay_shift > PH_IDLE_MAX_DECAY_SHIFT)
+        h->idle_.decay_shift = PH_IDLE_MAX_DECAY_SHIFT;
     ph_unlock(h);
 }
