@@ -48,27 +48,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define BENCH_HAVE_CALLGRIND 1
-#endif
-#endif
-#ifndef BENCH_HAVE_CALLGRIND
-/* Without valgrind's headers only --mode plain is meaningful. */
-#define CALLGRIND_ZERO_STATS do { } while (0)
-#define CALLGRIND_DUMP_STATS_AT(s) do { (void)(s); } while (0)
-#define CALLGRIND_STOP_INSTRUMENTATION do { } while (0)
-#define CALLGRIND_START_INSTRUMENTATION do { } while (0)
-#endif
-
-/* The wrappers must stay real calls with a fixed shape, so that the bracket
- * costs the same around every call. */
-#if defined(__clang__)
-#define BENCH_OPAQUE __attribute__((noinline, used))
-#else
-#define BENCH_OPAQUE __attribute__((noipa, used))
-#endif
+#include "bench_callgrind.h"
 
 #define PAGE_SIZE 4096u       /* the x86-64 page                  */
 #define MAX_REQUEST_PAGES 64u /* requests are uniform in 1..64 pages      */
