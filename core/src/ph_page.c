@@ -262,6 +262,18 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
     return p;
 }
 
+/* True when pages [first, first + n) of r are all in use; the common run
+ * inside one chunk is one masked compare. */
+static bool pages_in_use(const struct ph_region *r, size_t first, size_t n)
+{
+    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
+    if (n <= PH_CHUNK_PAGES - lo) {
+        ph_word_t m = ph_mask_range(lo, lo + (unsigned)n);
+        return (r->alloc[first >> PH_CHUNK_LOG2] & m) == m;
+    }
+    return ph_bits_set(r->alloc, first, n);
+}
+
 /* Index of the region whose usable pages hold address a, or nregions_. */
 static uint32_t region_of(const ph_heap *h, uintptr_t a)
 {
@@ -294,7 +306,7 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     first = (size_t)((a - r->base) >> h->page_shift_);
     if (npages > r->npages - first)
         goto refuse;
-    if (!ph_bits_set(r->alloc, first, npages)) {
+    if (!pages_in_use(r, first, npages)) {
         fault = PH_FAULT_DOUBLE_FREE;
         goto refuse;
     }
