@@ -198,9 +198,6 @@ size_t ph_region_meta_bytes(size_t npages);
 /* Rebuilds every summary of r from its bitmap.  O(nodes). */
 void ph_region_rebuild(struct ph_region *r);
 
-/* Recomputes the summaries of chunks [c0, c1] and their ancestors. */
-void ph_region_update(struct ph_region *r, size_t c0, size_t c1);
-
 /* Marks pages [first, first + npages) of r in use or free (the caller has
  * checked the range) and brings the summaries up to date.
  * O(height + chunks covered). */

@@ -185,15 +185,6 @@ static void walk_up_range(struct ph_region *r, size_t lo, size_t hi)
     }
 }
 
-void ph_region_update(struct ph_region *r, size_t c0, size_t c1)
-{
-    size_t c;
-
-    for (c = c0; c <= c1; c++)
-        ph_set_node(r, r->leaves + c, ph_word_summary(r->alloc[c]));
-    walk_up_range(r, r->leaves + c0, r->leaves + c1);
-}
-
 /* Length of the free run around mask m (contiguous, non-empty, bits free
  * in `used` or about to be) inside one word: up to the nearest used bits. */
 PH_HOT_INLINE uint32_t hole_around(ph_word_t used, ph_word_t m)
