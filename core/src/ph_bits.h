@@ -115,6 +115,15 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 #define PH_HOT_INLINE static inline
 #endif
 
+/* log2 of a power of two x (or of the next power of two up). */
+static inline uint32_t ph_log2_ceil(uintptr_t x)
+{
+    uint32_t n = 0;
+    while (((uintptr_t)1 << n) < x)
+        n++;
+    return n;
+}
+
 /* Bits [0, n) set; n in [0, PH_WORD_BITS]. */
 static inline ph_word_t ph_mask_below(unsigned n)
 {

@@ -160,8 +160,20 @@ static inline uintptr_t ph_page_addr(const ph_heap *h, const struct ph_region *r
 /* True when every bit of pages [first, first + n) of words is clear. */
 bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n);
 
-/* True when every bit of pages [first, first + n) of words is set. */
-bool ph_bits_set(const ph_word_t *words, size_t first, size_t n);
+/* The same over any number of words (ph_bits_set's slow path). */
+bool ph_bits_set_range(const ph_word_t *words, size_t first, size_t n);
+
+/* True when every bit of pages [first, first + n) of words is set; a range
+ * inside one word (the common free) is one masked compare. */
+static inline bool ph_bits_set(const ph_word_t *words, size_t first, size_t n)
+{
+    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
+    if (n <= PH_CHUNK_PAGES - lo) {
+        ph_word_t m = ph_mask_range(lo, lo + (unsigned)n);
+        return (words[first >> PH_CHUNK_LOG2] & m) == m;
+    }
+    return ph_bits_set_range(words, first, n);
+}
 
 /* Sets (value) or clears the bits of pages [first, first + n). */
 void ph_bits_fill(ph_word_t *words, size_t first, size_t n, bool value);

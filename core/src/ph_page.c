@@ -18,14 +18,6 @@ static bool is_pow2(size_t x)
     return x != 0 && (x & (x - 1)) == 0;
 }
 
-static uint32_t log2_of(size_t x)
-{
-    uint32_t n = 0;
-    while (((size_t)1 << n) < x)
-        n++;
-    return n;
-}
-
 int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
 {
     uint32_t i;
@@ -59,7 +51,7 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
         h->page_shift_ = 0;
         return PH_EINVAL;
     }
-    h->page_shift_ = log2_of(page_size);
+    h->page_shift_ = ph_log2_ceil(page_size);
     h->magic_ = PH_HEAP_MAGIC;
     return PH_OK;
 }
@@ -262,18 +254,6 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
     return p;
 }
 
-/* True when pages [first, first + n) of r are all in use; the common run
- * inside one chunk is one masked compare. */
-static bool pages_in_use(const struct ph_region *r, size_t first, size_t n)
-{
-    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
-    if (n <= PH_CHUNK_PAGES - lo) {
-        ph_word_t m = ph_mask_range(lo, lo + (unsigned)n);
-        return (r->alloc[first >> PH_CHUNK_LOG2] & m) == m;
-    }
-    return ph_bits_set(r->alloc, first, n);
-}
-
 /* Index of the region whose usable pages hold address a, or nregions_. */
 static uint32_t region_of(const ph_heap *h, uintptr_t a)
 {
@@ -306,7 +286,7 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     first = (size_t)((a - r->base) >> h->page_shift_);
     if (npages > r->npages - first)
         goto refuse;
-    if (!pages_in_use(r, first, npages)) {
+    if (!ph_bits_set(r->alloc, first, npages)) {
         fault = PH_FAULT_DOUBLE_FREE;
         goto refuse;
     }

@@ -61,7 +61,7 @@ bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n)
     return true;
 }
 
-bool ph_bits_set(const ph_word_t *words, size_t first, size_t n)
+bool ph_bits_set_range(const ph_word_t *words, size_t first, size_t n)
 {
     size_t c;
     ph_word_t m;

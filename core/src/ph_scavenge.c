@@ -31,14 +31,6 @@
  */
 #include "ph_internal.h"
 
-static uint32_t log2_pow2(size_t x)
-{
-    uint32_t n = 0;
-    while (((size_t)1 << n) < x)
-        n++;
-    return n;
-}
-
 void ph_scav_init_region(struct ph_region *r, uint32_t page_shift)
 {
     uintptr_t first_addr;
@@ -53,7 +45,7 @@ void ph_scav_init_region(struct ph_region *r, uint32_t page_shift)
         r->scav[w] = 0;
     if (r->granule == 0)
         return;
-    r->gran_shift = log2_pow2(r->granule) - page_shift;
+    r->gran_shift = ph_log2_ceil(r->granule) - page_shift;
     first_addr = (r->base + (r->granule - 1)) & ~(uintptr_t)(r->granule - 1);
     if (first_addr < r->base || first_addr >= r->limit) /* wrapped, or none */
         return;
