@@ -20,6 +20,10 @@ packages=(
     binutils-arm-none-eabi    # arm-none-eabi-size/nm/objcopy
     libnewlib-arm-none-eabi   # C library for the boards
     qemu-system-arm           # runs the boards
+    sqlite3                   # real program run under the LD_PRELOAD library (test)
+    python3                   # real program run under the LD_PRELOAD library (test)
+    libjemalloc-dev           # peer allocator in the object benchmark
+    libmimalloc-dev           # peer allocator in the object benchmark
 )
 
 installed() {

@@ -49,6 +49,36 @@ extern "C" {
 #endif
 #endif
 
+/* Largest request served from a size class; larger ones get their own page
+ * run.  A power of two from 256 to 32768.  Every class up to it is a list
+ * head in ph_heap (PH_NCLASSES pointers). */
+#ifndef PH_SMALL_MAX
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define PH_SMALL_MAX 32768u
+#else
+#define PH_SMALL_MAX 2048u
+#endif
+#endif
+
+/* Object alignment: at least 2 * sizeof(void *) and 8 bytes (API.md).  The
+ * class sizes are multiples of it. */
+#define PH_ALIGN (2 * sizeof(void *) > 8 ? 2 * sizeof(void *) : 8)
+
+/* Size classes (see ph_object.c for the table and its waste): PH_ALIGN,
+ * 2 * PH_ALIGN, ... 128 bytes, then 8 classes per doubling up to
+ * PH_SMALL_MAX.  PH_SMALL_MAX must be a power of two: the classes past 128
+ * count 8 per doubling. */
+#define PH_CLASS_LINEAR ((unsigned)(128u / PH_ALIGN))
+#define PH_LOG2_(x) ((x) >= 32768u ? 15u : (x) >= 16384u ? 14u : (x) >= 8192u ? 13u : \
+                     (x) >= 4096u ? 12u : (x) >= 2048u ? 11u : (x) >= 1024u ? 10u :    \
+                     (x) >= 512u ? 9u : 8u)
+#define PH_NCLASSES (PH_CLASS_LINEAR + 8u * (PH_LOG2_(PH_SMALL_MAX) - 7u))
+
+/* A small span holds at most this many objects (its header bitmap is
+ * PH_SPAN_MAX_OBJECTS / W words) and at most PH_SPAN_MAX_PAGES pages. */
+#define PH_SPAN_MAX_OBJECTS 256u
+#define PH_SPAN_MAX_PAGES 16u
+
 #define PH_MIN_PAGE_SIZE 64u
 #define PH_MAX_PAGE_SIZE 65536u
 
@@ -71,13 +101,15 @@ enum {
     PH_CHECK_TREE = -104,      /* a tree node disagrees with its children   */
     PH_CHECK_COUNTS = -105,    /* pages_free disagrees with the bitmaps     */
     PH_CHECK_HINT = -106,      /* a free page lies below the search hint    */
-    PH_CHECK_RELEASED = -107   /* release state inconsistent                */
+    PH_CHECK_RELEASED = -107,  /* release state inconsistent                */
+    PH_CHECK_OBJECTS = -108    /* page map, span header or class list broken */
 };
 
 /* Fault codes passed to port->fault. */
 enum {
     PH_FAULT_BAD_POINTER = 1, /* not page aligned, in no region, past its end */
-    PH_FAULT_DOUBLE_FREE = 2  /* the range holds a page that is already free  */
+    PH_FAULT_DOUBLE_FREE = 2  /* the range holds a page that is already free;
+                                 the object, or its page, is already free    */
 };
 
 /* ---- types ------------------------------------------------------------- */
@@ -107,6 +139,11 @@ typedef struct ph_stats {
     size_t bytes_released;    /* bytes handed to release since ph_init           */
     size_t bytes_acquired;    /* bytes handed to acquire since ph_init           */
     size_t peak_pages_used;   /* the idle pacer's recent peak of pages in use    */
+    /* Extension: the object layer (ph_malloc and the rest). */
+    size_t small_spans;       /* spans carved into size-class objects            */
+    size_t small_span_pages;  /* pages those spans hold                          */
+    size_t large_objects;     /* objects with their own page run                 */
+    size_t large_pages;       /* pages those runs hold                           */
 } ph_stats;
 
 /* Pacing of ph_idle (see there).  Defaults: PH_IDLE_DEFAULTS. */
@@ -122,6 +159,15 @@ typedef struct ph_idle_policy {
 } ph_idle_policy;
 
 struct ph_region; /* lives in the metadata pages at the low end of a region */
+struct ph_span;   /* header at the start of a small-object span            */
+
+/* Per size class, for the heap's page size (set by ph_init). */
+typedef struct ph_class_info_ {
+    uint16_t nobj;      /* objects per span; 0 = served as a page run    */
+    uint16_t first_off; /* offset of object 0 from the span start        */
+    uint8_t npages;     /* pages per span                                */
+    uint8_t nwords;     /* words of the span's object bitmap             */
+} ph_class_info_;
 
 /* The heap object.  A complete type so that a board can place one in .bss;
  * every field is private to the allocator and may change between versions. */
@@ -143,6 +189,10 @@ typedef struct ph_heap {
     size_t peak_used_;                 /* idle pacer's recent peak, pages      */
     ph_idle_policy idle_;
     struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
+    size_t small_spans_, small_span_pages_;
+    size_t large_objects_, large_pages_;
+    struct ph_span *avail_[PH_NCLASSES]; /* per class: spans with a free object */
+    ph_class_info_ cls_[PH_NCLASSES];
 } ph_heap;
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -228,6 +278,66 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
 #ifndef PH_IDLE_DECAY_SHIFT
 #define PH_IDLE_DECAY_SHIFT 4u
 #endif
+
+/* ---- objects (the malloc family) -------------------------------------- */
+
+/* C library meanings, on this heap.  Objects are aligned to PH_ALIGN.
+ *
+ * Sizes up to PH_SMALL_MAX are rounded up to a size class; each class
+ * carves spans (runs of 1..16 pages with a small header at their start) into
+ * equal objects, tracked by one bit each in the span header: zero bytes per
+ * object.  Larger sizes take their own page run, page aligned.  A span whose
+ * last object is freed goes back to the page allocator at once, so when
+ * every object is freed every page is free (the scavenger may then release
+ * it).  A per-region page map (one byte per page) finds a pointer's span in
+ * O(1), so bad pointers are refused through the fault hook and change
+ * nothing but `faults`:
+ *   PH_FAULT_BAD_POINTER  in no region, not the start of an object (an
+ *                         interior pointer, a span header), or memory of
+ *                         ph_page_alloc (the two APIs do not mix: and
+ *                         ph_page_free refuses object memory the same way);
+ *   PH_FAULT_DOUBLE_FREE  the object, or the page it was in, is free.
+ *
+ * Cost bounds (W = bits per word, 32 on Arm):
+ *   ph_malloc, small, a class span with a free object: O(1) (a scan of at
+ *     most PH_SPAN_MAX_OBJECTS / W header words);
+ *   ph_malloc, small, no such span (a refill): one page allocation of at
+ *     most 16 pages (see ph_page_alloc) plus O(PH_SPAN_MAX_OBJECTS / W);
+ *   ph_malloc, large, n pages: one page allocation plus O(n) page-map bytes;
+ *   ph_free, small: O(regions + 16) to find the span, O(1) to free, plus one
+ *     page free when the span empties;
+ *   ph_free, large: O(regions + n) plus one page free.
+ *   ph_calloc adds the zeroing of the object; ph_realloc adds one copy of
+ *   the smaller of the two sizes when it moves the object.
+ * Out of memory returns NULL and changes nothing. */
+void *ph_malloc(ph_heap *h, size_t size);
+void ph_free(ph_heap *h, void *p);
+/* Zeroes the whole object (memory that came back through `acquire` is
+ * never assumed to be zero).  NULL when n * size overflows. */
+void *ph_calloc(ph_heap *h, size_t n, size_t size);
+/* ph_realloc(h, NULL, n) is ph_malloc(h, n).  ph_realloc(h, p, 0) shrinks
+ * p to the smallest object (as from ph_malloc(h, 0)) and returns it.  In place when the new
+ * size keeps p's size class, or p is a page run that can shrink, or grow
+ * into free pages right after it; otherwise a new object, a copy and a free.
+ * On failure NULL, and p is untouched.  A bad p is refused (NULL). */
+void *ph_realloc(ph_heap *h, void *p, size_t size);
+/* align: a power of two; anything else gets NULL (not a fault).  Alignments
+ * up to 64 bytes are served from a size class whose objects are aligned to
+ * it; larger ones from a page run (aligned runs larger than a page cost up
+ * to align / page_size extra pages while they are searched). */
+void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size);
+/* Bytes usable at p (at least what was asked).  0 for NULL; a bad p is
+ * refused through the fault hook and gets 0. */
+size_t ph_usable_size(ph_heap *h, const void *p);
+
+/* Size class of a request (0 .. PH_NCLASSES - 1), PH_NCLASSES when it is
+ * larger than PH_SMALL_MAX; and the bytes of class c.  For tests and tools. */
+unsigned ph_size_class(size_t size);
+size_t ph_class_size(unsigned c);
+/* Pages in one span of class c, and the objects it holds, for this heap's
+ * page size (0 when c is no class or h is not initialised). */
+size_t ph_class_span_pages(const ph_heap *h, unsigned c);
+size_t ph_class_span_objects(const ph_heap *h, unsigned c);
 
 /* ---- checking and statistics ------------------------------------------ */
 

@@ -11,7 +11,11 @@
  *             leaves past the last chunk are (0, 0, 0);
  *   tree      each inner node is the merge of its two children;
  *   counts    the heap's page counts equal what the bitmaps say;
- *   hint      no free page lies below the search hint.
+ *   hint      no free page lies below the search hint;
+ *   objects   page map and object bitmap agree with each other and the
+ *             allocation bitmap; every span header matches its class's
+ *             layout, its free count its bitmap; class lists hold exactly
+ *             the spans with a free object; object counts match.
  */
 #include "ph_internal.h"
 
@@ -122,18 +126,116 @@ static size_t count_free(const struct ph_region *r, size_t *first_free)
     return n;
 }
 
+/* Pages of the object layer: counts of spans, span pages, large objects
+ * and large pages of r are added to cnt[0..3]; spans with a free object
+ * per class to per_class[]. */
+static int check_region_objects(const ph_heap *h, const struct ph_region *r, size_t cnt[4],
+                                size_t *per_class)
+{
+    size_t page = 0, c;
+
+    for (c = 0; c < r->nchunks; c++)
+        if ((r->obj[c] & ~r->alloc[c]) != 0)
+            return PH_CHECK_OBJECTS;
+    while (page < r->npages) {
+        uint8_t code = r->pmap[page];
+        size_t n = 1, i;
+        bool obj = (r->obj[page >> PH_CHUNK_LOG2] >> (page & (PH_CHUNK_PAGES - 1))) & 1;
+
+        if (code == PH_PM_NONE) {
+            if (obj)
+                return PH_CHECK_OBJECTS;
+            page++;
+            continue;
+        }
+        if (code == PH_PM_SPAN) {
+            const struct ph_span *s = (const struct ph_span *)ph_page_addr(h, r, page);
+            const ph_class_info_ *ci;
+            size_t used = 0, w;
+            if (s->magic != PH_SPAN_MAGIC || s->cls >= PH_NCLASSES)
+                return PH_CHECK_OBJECTS;
+            ci = &h->cls_[s->cls];
+            if (s->size != ph_class_size(s->cls) || s->nobj != ci->nobj || ci->nobj == 0 ||
+                s->npages != ci->npages || s->nwords != ci->nwords ||
+                s->first_off != ci->first_off ||
+                s->recip != (uint32_t)(0xFFFFFFFFu / s->size) + 1u || page + s->npages > r->npages)
+                return PH_CHECK_OBJECTS;
+            for (w = 0; w < s->nwords; w++)
+                used += popcount_word(s->used[w]);
+            used -= (size_t)s->nwords * PH_WORD_BITS - s->nobj; /* padding bits */
+            if ((s->nobj & (PH_WORD_BITS - 1)) != 0 &&
+                (s->used[s->nwords - 1] | ph_mask_below(s->nobj & (PH_WORD_BITS - 1))) != PH_WORD_ONES)
+                return PH_CHECK_OBJECTS;
+            if (used == 0 || used > s->nobj || s->nfree != s->nobj - used)
+                return PH_CHECK_OBJECTS;
+            if (s->nfree != 0)
+                per_class[s->cls]++;
+            n = s->npages;
+            cnt[0]++;
+            cnt[1] += n;
+        } else if (code == PH_PM_LARGE) {
+            while (page + n < r->npages && r->pmap[page + n] == PH_PM_LARGE_MORE)
+                n++;
+            cnt[2]++;
+            cnt[3] += n;
+        } else {
+            return PH_CHECK_OBJECTS; /* a continuation page with no head */
+        }
+        for (i = 1; i < n; i++)
+            if (r->pmap[page + i] != (code == PH_PM_SPAN ? PH_PM_SPAN_MORE : PH_PM_LARGE_MORE))
+                return PH_CHECK_OBJECTS;
+        if (!ph_bits_set(r->obj, page, n) || !ph_bits_set(r->alloc, page, n))
+            return PH_CHECK_OBJECTS;
+        page += n;
+    }
+    return PH_OK;
+}
+
+/* Each class list: spans of that class with a free object, links both
+ * ways, as many as the page maps hold. */
+static int check_class_lists(const ph_heap *h, const size_t *per_class)
+{
+    unsigned c;
+
+    for (c = 0; c < PH_NCLASSES; c++) {
+        const struct ph_span *s = h->avail_[c], *prev = NULL;
+        size_t n = 0;
+        while (s != NULL) {
+            uint32_t ri = ph_region_of(h, (uintptr_t)s);
+            const struct ph_region *r;
+            size_t page;
+            if (ri == h->nregions_ || n++ >= per_class[c])
+                return PH_CHECK_OBJECTS;
+            r = h->regions_[ri];
+            page = (size_t)(((uintptr_t)s - r->base) >> h->page_shift_);
+            if (((uintptr_t)s & (((uintptr_t)1 << h->page_shift_) - 1)) != 0 ||
+                r->pmap[page] != PH_PM_SPAN || s->cls != c || s->nfree == 0 || s->prev != prev)
+                return PH_CHECK_OBJECTS;
+            prev = s;
+            s = s->next;
+        }
+        if (n != per_class[c])
+            return PH_CHECK_OBJECTS;
+    }
+    return PH_OK;
+}
+
 static int check_locked(const ph_heap *h)
 {
     size_t total = 0, free_pages = 0, meta = 0, released = 0, granules = 0;
+    size_t cnt[4] = { 0, 0, 0, 0 }, per_class[PH_NCLASSES];
     uint32_t i;
     unsigned tail;
+    int rc;
+
+    for (i = 0; i < PH_NCLASSES; i++)
+        per_class[i] = 0;
 
     if (h->nregions_ > PH_MAX_REGIONS || h->hint_region_ > h->nregions_)
         return PH_CHECK_HEAP;
     for (i = 0; i < h->nregions_; i++) {
         const struct ph_region *r = h->regions_[i];
         size_t c, first_free, nfree;
-        int rc;
 
         if (r == NULL)
             return PH_CHECK_REGIONS;
@@ -154,6 +256,9 @@ static int check_locked(const ph_heap *h)
         rc = check_region_tree(r);
         if (rc != PH_OK)
             return rc;
+        rc = check_region_objects(h, r, cnt, per_class);
+        if (rc != PH_OK)
+            return rc;
         nfree = count_free(r, &first_free);
         total += r->npages;
         free_pages += nfree;
@@ -167,7 +272,11 @@ static int check_locked(const ph_heap *h)
         return PH_CHECK_COUNTS;
     if (released != h->pages_released_ || granules != h->granules_released_)
         return PH_CHECK_RELEASED;
-    return PH_OK;
+    if (cnt[0] != h->small_spans_ || cnt[1] != h->small_span_pages_ ||
+        cnt[2] != h->large_objects_ || cnt[3] != h->large_pages_)
+        return PH_CHECK_OBJECTS;
+    rc = check_class_lists(h, per_class);
+    return rc;
 }
 
 int ph_check(ph_heap *h)
@@ -202,6 +311,10 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->bytes_released = 0;
     out->bytes_acquired = 0;
     out->peak_pages_used = 0;
+    out->small_spans = 0;
+    out->small_span_pages = 0;
+    out->large_objects = 0;
+    out->large_pages = 0;
     if (!ph_heap_ok(h))
         return;
     ph_lock(h);
@@ -222,6 +335,10 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->bytes_released = h->bytes_released_;
     out->bytes_acquired = h->bytes_acquired_;
     out->peak_pages_used = h->peak_used_;
+    out->small_spans = h->small_spans_;
+    out->small_span_pages = h->small_span_pages_;
+    out->large_objects = h->large_objects_;
+    out->large_pages = h->large_pages_;
     ph_unlock(h);
 }
 

@@ -82,7 +82,44 @@ struct ph_region {
     uint32_t *st;          /* 2 * leaves: free pages at the low end        */
     uint32_t *mx;          /* 2 * leaves: longest free run                 */
     uint32_t *en;          /* 2 * leaves: free pages at the high end       */
+    /* The object layer's view (ph_object.c). */
+    ph_word_t *obj;        /* nchunks words, 1 = page held by an object
+                              (span or large run): ph_page_free refuses it */
+    uint8_t *pmap;         /* npages bytes, PH_PM_* per page               */
 };
+
+/* Page map codes: what a page holds for the object layer.  A small span is
+ * one PH_PM_SPAN page followed by PH_PM_SPAN_MORE pages (at most
+ * PH_SPAN_MAX_PAGES in all); a large object one PH_PM_LARGE page followed by
+ * PH_PM_LARGE_MORE pages.  Pages of ph_page_alloc and free pages are 0. */
+enum {
+    PH_PM_NONE = 0,
+    PH_PM_SPAN = 1,
+    PH_PM_SPAN_MORE = 2,
+    PH_PM_LARGE = 3,
+    PH_PM_LARGE_MORE = 4
+};
+
+/* Header at the start of a small span; the objects follow at first_off.
+ * One bit per object in used[] (1 = allocated; the bits past nobj are set
+ * so a scan never picks them).  Spans with a free object are on their
+ * class's list (ph_heap.avail_), doubly linked so a span that empties
+ * leaves it in O(1). */
+struct ph_span {
+    struct ph_span *next, *prev;
+    uint32_t recip;        /* ceil(2^32 / size): index = off * recip >> 32 */
+    uint16_t size;         /* object bytes (the class size)               */
+    uint16_t nobj;         /* objects in the span                         */
+    uint16_t nfree;        /* free objects, 1 .. nobj - 1 while listed     */
+    uint16_t first_off;    /* object 0's offset from the span start        */
+    uint8_t cls;
+    uint8_t npages;
+    uint8_t nwords;        /* words of used[]                             */
+    uint8_t magic;         /* PH_SPAN_MAGIC                               */
+    ph_word_t used[];
+};
+
+#define PH_SPAN_MAGIC 0x5Au
 
 static inline ph_sum ph_node(const struct ph_region *r, size_t v)
 {
@@ -217,5 +254,33 @@ void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_us
 
 /* First page index of a run of n free pages in r, or SIZE_MAX. */
 size_t ph_region_find(const struct ph_region *r, size_t n);
+
+/* ---- page runs for the public API and the object layer: ph_page.c ----
+ * Neither takes the lock: the caller holds it. */
+
+/* Takes the first run of n free pages (acquiring released granules, moving
+ * the hint, counting); its region index in *ri and page index in *first.
+ * Returns the address, or 0 when there is no such run (nothing changed). */
+uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first);
+
+/* Frees pages [first, first + n) of region ri (in use, checked by the
+ * caller). */
+void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n);
+
+/* Index of the region whose usable pages hold address a, or nregions_. */
+uint32_t ph_region_of(const ph_heap *h, uintptr_t a);
+
+/* ---- objects: ph_object.c ---- */
+
+/* Pages and objects of a span of class c for pages of 2^page_shift bytes;
+ * *first_off gets object 0's offset, *nwords the bitmap words. */
+size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *first_off,
+                      size_t *nwords);
+
+/* Sets up h's class table and lists for its page size (from ph_init). */
+void ph_object_init(ph_heap *h);
+
+/* Bytes of the header of a span with nwords bitmap words. */
+#define PH_SPAN_HDR(nwords) (sizeof(struct ph_span) + (nwords) * sizeof(ph_word_t))
 
 #endif /* PH_INTERNAL_H */

@@ -45,6 +45,10 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
     h->idle_.decay_shift = PH_IDLE_DECAY_SHIFT;
     for (i = 0; i < PH_MAX_REGIONS; i++)
         h->regions_[i] = NULL;
+    h->small_spans_ = 0;
+    h->small_span_pages_ = 0;
+    h->large_objects_ = 0;
+    h->large_pages_ = 0;
     if (page_size == 0)
         page_size = PH_DEFAULT_PAGE_SIZE;
     if (!is_pow2(page_size) || page_size < PH_MIN_PAGE_SIZE || page_size > PH_MAX_PAGE_SIZE) {
@@ -52,6 +56,7 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
         return PH_EINVAL;
     }
     h->page_shift_ = ph_log2_ceil(page_size);
+    ph_object_init(h);
     h->magic_ = PH_HEAP_MAGIC;
     return PH_OK;
 }
@@ -108,17 +113,22 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     p = (p + sizeof(ph_word_t) - 1) & ~(uintptr_t)(sizeof(ph_word_t) - 1);
     r->alloc = (ph_word_t *)p;
     r->released = r->alloc + r->nchunks;
-    r->scav = r->released + r->nchunks;
+    r->obj = r->released + r->nchunks;
+    r->scav = r->obj + r->nchunks;
     p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));
     p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
     r->st = (uint32_t *)p;
     r->mx = r->st + 2 * r->leaves;
     r->en = r->mx + 2 * r->leaves;
+    r->pmap = (uint8_t *)(r->en + 2 * r->leaves);
 
     for (c = 0; c < r->nchunks; c++) {
         r->alloc[c] = 0;
         r->released[c] = 0;
+        r->obj[c] = 0;
     }
+    for (c = 0; c < usable; c++)
+        r->pmap[c] = PH_PM_NONE;
     /* Pages past the end exist in the last word only: in use for ever. */
     tail = (unsigned)(usable & (PH_CHUNK_PAGES - 1));
     if (tail != 0)
@@ -214,48 +224,69 @@ static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
     return page;
 }
 
-void *ph_page_alloc(ph_heap *h, size_t npages)
+uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
 {
     struct ph_region *r = NULL;
     size_t page = SIZE_MAX;
-    uint32_t i;
-    void *p = NULL;
+    uint32_t i = h->hint_region_;
 
-    if (npages == 0 || !ph_heap_ok(h))
-        return NULL;
-    ph_lock(h);
-    i = h->hint_region_;
-    if (npages == 1)
+    if (n == 1)
         page = alloc_at_hint(h, &r);
     if (page == SIZE_MAX) {
         for (; i < h->nregions_; i++) {
             r = h->regions_[i];
-            page = ph_region_find(r, npages);
+            page = ph_region_find(r, n);
             if (page != SIZE_MAX)
                 break;
         }
+        if (page == SIZE_MAX)
+            return 0;
     }
-    if (page != SIZE_MAX) {
-        if (h->pages_released_ != 0)
-            ph_scav_acquire(h, r, page, npages);
-        ph_region_mark(r, page, npages, true);
-        h->pages_free_ -= npages;
-        if (h->pages_total_ - h->pages_free_ > h->peak_used_)
-            h->peak_used_ = h->pages_total_ - h->pages_free_;
-        /* The run starts at the lowest free page (a one-page first fit, or
-         * a run at the hint): everything up to its end is now in use. */
-        if (npages == 1 || (i == h->hint_region_ && page == h->hint_page_)) {
-            h->hint_region_ = i;
-            h->hint_page_ = page + npages;
-        }
-        p = (void *)ph_page_addr(h, r, page);
+    if (h->pages_released_ != 0)
+        ph_scav_acquire(h, r, page, n);
+    ph_region_mark(r, page, n, true);
+    h->pages_free_ -= n;
+    if (h->pages_total_ - h->pages_free_ > h->peak_used_)
+        h->peak_used_ = h->pages_total_ - h->pages_free_;
+    /* The run starts at the lowest free page (a one-page first fit, or a
+     * run at the hint): everything up to its end is now in use. */
+    if (n == 1 || (i == h->hint_region_ && page == h->hint_page_)) {
+        h->hint_region_ = i;
+        h->hint_page_ = page + n;
     }
-    ph_unlock(h);
-    return p;
+    *ri = i;
+    *first = page;
+    return ph_page_addr(h, r, page);
 }
 
-/* Index of the region whose usable pages hold address a, or nregions_. */
-static uint32_t region_of(const ph_heap *h, uintptr_t a)
+void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+{
+    struct ph_region *r = h->regions_[ri];
+
+    ph_region_mark(r, first, n, false);
+    ph_scav_note_free(r, first, n);
+    h->pages_free_ += n;
+    if (ri < h->hint_region_ || (ri == h->hint_region_ && first < h->hint_page_)) {
+        h->hint_region_ = ri;
+        h->hint_page_ = first;
+    }
+}
+
+void *ph_page_alloc(ph_heap *h, size_t npages)
+{
+    uint32_t ri;
+    size_t first;
+    uintptr_t a;
+
+    if (npages == 0 || !ph_heap_ok(h))
+        return NULL;
+    ph_lock(h);
+    a = ph_pages_take(h, npages, &ri, &first);
+    ph_unlock(h);
+    return (void *)a;
+}
+
+uint32_t ph_region_of(const ph_heap *h, uintptr_t a)
 {
     uint32_t i;
     for (i = 0; i < h->nregions_; i++) {
@@ -277,7 +308,7 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     if (npages == 0 || !ph_heap_ok(h))
         return;
     ph_lock(h);
-    i = region_of(h, a);
+    i = ph_region_of(h, a);
     if (i == h->nregions_)
         goto refuse;
     r = h->regions_[i];
@@ -290,13 +321,9 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
         fault = PH_FAULT_DOUBLE_FREE;
         goto refuse;
     }
-    ph_region_mark(r, first, npages, false);
-    ph_scav_note_free(r, first, npages);
-    h->pages_free_ += npages;
-    if (i < h->hint_region_ || (i == h->hint_region_ && first < h->hint_page_)) {
-        h->hint_region_ = i;
-        h->hint_page_ = first;
-    }
+    if (!ph_bits_clear(r->obj, first, npages)) /* object memory: ph_free's */
+        goto refuse;
+    ph_pages_give(h, i, first, npages);
     ph_unlock(h);
     return;
 

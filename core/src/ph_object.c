@@ -1,0 +1,555 @@
+/*
+ * ph_object.c: the malloc family on top of the page allocator.
+ *
+ * Size classes.  Requests up to 128 bytes are rounded up to a multiple of
+ * PH_ALIGN (8 bytes on 32-bit targets, 16 on 64-bit ones); larger ones, up
+ * to PH_SMALL_MAX, to one of 8 classes per doubling: (128, 256] in steps of
+ * 16, (256, 512] in steps of 32, and so on.  The worst internal waste of a
+ * class is therefore (step - 1) / class size: 7 bytes in 8 (87%, the
+ * unavoidable case of a 1-byte request) below 128 bytes, at most
+ * PH_ALIGN - 1 bytes; above 128 bytes at most 1/9 of the object (a request
+ * one byte over the previous class), 1/16 on average for uniform sizes.
+ * `ph_size_class` is arithmetic (a leading-zero count), so there is no
+ * table to keep in sync; the class list and its span layout for a page size
+ * are printed by host-tests/test_objects.c.
+ *
+ * Spans.  A class takes spans of 1..PH_SPAN_MAX_PAGES pages from the page
+ * allocator and carves them into equal objects after a small header (struct
+ * ph_span: list links, the class's numbers, one bit per object).  ph_init
+ * picks, per class, the fewest pages whose tail and header waste is at most
+ * 1/16 of the span, or else the page count with the least waste; a class
+ * that fits no object in PH_SPAN_MAX_PAGES pages is served as a page run.
+ * Per object the overhead is zero bytes: an object's state is its bit.
+ *
+ * Finding a pointer's span in O(1): every region keeps one page-map byte
+ * per page (PH_PM_*, ph_internal.h).  ph_free reads the byte of the
+ * pointer's page, steps back over at most PH_SPAN_MAX_PAGES - 1 span pages
+ * to the header, and turns the offset into an object index with a multiply
+ * by the class's reciprocal; a pointer that is not exactly an object start,
+ * or whose bit is clear, is refused, so bad frees change nothing.
+ *
+ * Spans with a free object sit on their class's list; malloc takes the
+ * first free bit of the list head's bitmap.  A span whose last object is
+ * freed goes back to the page allocator at once (no hidden cache), where
+ * the scavenger can release it.
+ *
+ * Large objects (over PH_SMALL_MAX, or of a class with no span layout) are
+ * page runs: page map PH_PM_LARGE on the first page, PH_PM_LARGE_MORE on the
+ * rest; their length is read back from the page map.
+ */
+#include "ph_internal.h"
+
+#define ONE ((ph_word_t)1)
+
+/* ---- size classes ------------------------------------------------------ */
+
+static uint32_t floor_log2(size_t x) /* x >= 1, x < 2^32 */
+{
+    return (uint32_t)(PH_WORD_BITS - 1) - ph_clz((ph_word_t)x);
+}
+
+unsigned ph_size_class(size_t size)
+{
+    uint32_t b;
+
+    if (size <= 128)
+        return size == 0 ? 0u : (unsigned)((size - 1) / PH_ALIGN);
+    if (size > PH_SMALL_MAX)
+        return PH_NCLASSES;
+    b = floor_log2(size - 1); /* 7 .. log2(PH_SMALL_MAX) - 1 */
+    return PH_CLASS_LINEAR + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
+}
+
+size_t ph_class_size(unsigned c)
+{
+    uint32_t b;
+
+    if (c < PH_CLASS_LINEAR)
+        return (c + 1) * PH_ALIGN;
+    if (c >= PH_NCLASSES)
+        return 0;
+    c -= PH_CLASS_LINEAR;
+    b = 7 + c / 8;
+    return ((size_t)1 << b) + ((size_t)(c % 8 + 1) << (b - 3));
+}
+
+static size_t align_up(size_t x, size_t a)
+{
+    return (x + a - 1) & ~(a - 1);
+}
+
+size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *first_off,
+                      size_t *nwords)
+{
+    size_t size = ph_class_size(c), oa = size & (0 - size), k, best = 0;
+    size_t best_waste = 1, best_bytes = 0; /* ratio best_waste / best_bytes */
+
+    if (oa > 64)
+        oa = 64; /* objects aligned to their size's power of two, up to 64 */
+    *nobj = *first_off = *nwords = 0;
+    for (k = 1; k <= PH_SPAN_MAX_PAGES; k++) {
+        size_t bytes = k << page_shift, n, w, off, waste;
+        if (bytes <= sizeof(struct ph_span))
+            continue;
+        n = (bytes - sizeof(struct ph_span)) / size;
+        if (n > PH_SPAN_MAX_OBJECTS)
+            n = PH_SPAN_MAX_OBJECTS;
+        w = (n + PH_WORD_BITS - 1) / PH_WORD_BITS;
+        off = align_up(PH_SPAN_HDR(w), oa);
+        if (off >= bytes)
+            continue;
+        if (off + n * size > bytes)
+            n = (bytes - off) / size; /* fewer objects: the bitmap still fits */
+        if (n == 0)
+            continue;
+        waste = bytes - n * size;
+        if (best == 0 || waste * best_bytes < best_waste * bytes) {
+            best = k;
+            best_waste = waste;
+            best_bytes = bytes;
+            *nobj = n;
+            *first_off = off;
+            *nwords = w;
+        }
+        if (waste * 16 <= bytes)
+            break;
+    }
+    return best;
+}
+
+void ph_object_init(ph_heap *h)
+{
+    unsigned c;
+
+    for (c = 0; c < PH_NCLASSES; c++) {
+        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, &nobj, &off, &nw);
+        h->avail_[c] = NULL;
+        h->cls_[c].nobj = (uint16_t)nobj;
+        h->cls_[c].first_off = (uint16_t)off;
+        h->cls_[c].npages = (uint8_t)k;
+        h->cls_[c].nwords = (uint8_t)nw;
+    }
+}
+
+size_t ph_class_span_pages(const ph_heap *h, unsigned c)
+{
+    return ph_heap_ok(h) && c < PH_NCLASSES ? h->cls_[c].npages : 0;
+}
+
+size_t ph_class_span_objects(const ph_heap *h, unsigned c)
+{
+    return ph_heap_ok(h) && c < PH_NCLASSES ? h->cls_[c].nobj : 0;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void set_pmap(struct ph_region *r, size_t first, size_t n, uint8_t head, uint8_t more)
+{
+    size_t i;
+    r->pmap[first] = head;
+    for (i = 1; i < n; i++)
+        r->pmap[first + i] = more;
+    ph_bits_fill(r->obj, first, n, head != PH_PM_NONE);
+}
+
+/* Counts a refused call, drops the lock and reports it (outside the lock,
+ * so the hook may call back into the heap). */
+static void refuse(ph_heap *h, int code, const void *p)
+{
+    h->faults_++;
+    ph_unlock(h);
+    if (h->port_ != NULL && h->port_->fault != NULL)
+        h->port_->fault(h->port_->ctx, code, p);
+}
+
+static void zero_words(void *p, size_t n)
+{
+    uintptr_t *w = (uintptr_t *)p;
+    size_t i;
+    for (i = 0; i < (n + sizeof(uintptr_t) - 1) / sizeof(uintptr_t); i++)
+        w[i] = 0;
+}
+
+static void copy_words(void *dst, const void *src, size_t n)
+{
+    uintptr_t *d = (uintptr_t *)dst;
+    const uintptr_t *s = (const uintptr_t *)src;
+    size_t i;
+    for (i = 0; i < (n + sizeof(uintptr_t) - 1) / sizeof(uintptr_t); i++)
+        d[i] = s[i];
+}
+
+/* ---- small objects ------------------------------------------------------ */
+
+static void unlink_span(ph_heap *h, struct ph_span *s)
+{
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        h->avail_[s->cls] = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+}
+
+/* A fresh span of class c, on its class list (which was empty), or NULL. */
+static struct ph_span *span_new(ph_heap *h, unsigned c)
+{
+    const ph_class_info_ *ci = &h->cls_[c];
+    uint32_t ri;
+    size_t first, i;
+    uintptr_t a = ph_pages_take(h, ci->npages, &ri, &first);
+    struct ph_span *s = (struct ph_span *)a;
+    uint32_t size = (uint32_t)ph_class_size(c);
+
+    if (a == 0)
+        return NULL;
+    set_pmap(h->regions_[ri], first, ci->npages, PH_PM_SPAN, PH_PM_SPAN_MORE);
+    s->next = s->prev = NULL;
+    s->recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
+    s->size = (uint16_t)size;
+    s->nobj = ci->nobj;
+    s->nfree = ci->nobj;
+    s->first_off = ci->first_off;
+    s->cls = (uint8_t)c;
+    s->npages = ci->npages;
+    s->nwords = ci->nwords;
+    s->magic = PH_SPAN_MAGIC;
+    for (i = 0; i < ci->nwords; i++)
+        s->used[i] = 0;
+    if ((ci->nobj & (PH_WORD_BITS - 1)) != 0) /* bits past the last object */
+        s->used[ci->nwords - 1] = ~ph_mask_below(ci->nobj & (PH_WORD_BITS - 1));
+    h->avail_[c] = s;
+    h->small_spans_++;
+    h->small_span_pages_ += ci->npages;
+    return s;
+}
+
+static void *small_alloc(ph_heap *h, unsigned c)
+{
+    struct ph_span *s = h->avail_[c];
+    ph_word_t *w;
+    unsigned bit;
+
+    if (s == NULL && (s = span_new(h, c)) == NULL)
+        return NULL;
+    for (w = s->used; *w == PH_WORD_ONES; w++)
+        ; /* ends: nfree > 0 and the bits past nobj are set */
+    bit = ph_ctz(~*w);
+    *w |= ONE << bit;
+    if (--s->nfree == 0) {
+        h->avail_[c] = s->next;
+        if (s->next != NULL)
+            s->next->prev = NULL;
+        s->next = NULL;
+    }
+    return (char *)s + s->first_off +
+           (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * s->size;
+}
+
+/* ---- large objects ----------------------------------------------------- */
+
+/* Pages for n bytes (at least one), 0 when n is too large. */
+static size_t pages_for(const ph_heap *h, size_t n)
+{
+    size_t page = (size_t)1 << h->page_shift_;
+    if (n > SIZE_MAX - page)
+        return 0;
+    return n == 0 ? 1 : (n + page - 1) >> h->page_shift_;
+}
+
+static void large_mark(ph_heap *h, uint32_t ri, size_t first, size_t n)
+{
+    set_pmap(h->regions_[ri], first, n, PH_PM_LARGE, PH_PM_LARGE_MORE);
+    h->large_objects_++;
+    h->large_pages_ += n;
+}
+
+/* A page run of at least size bytes aligned to align (a power of two). */
+static void *large_alloc(ph_heap *h, size_t size, size_t align)
+{
+    size_t n = pages_for(h, size), extra = 0, first, lead;
+    uint32_t ri;
+    uintptr_t a;
+
+    if (n == 0)
+        return NULL;
+    if (align > ((size_t)1 << h->page_shift_))
+        extra = (align >> h->page_shift_) - 1;
+    if (extra > SIZE_MAX - n)
+        return NULL;
+    a = ph_pages_take(h, n + extra, &ri, &first);
+    if (a == 0)
+        return NULL;
+    if (extra != 0) { /* give back the pages before and after the aligned run */
+        lead = ((align - (a & (align - 1))) & (align - 1)) >> h->page_shift_;
+        if (lead != 0)
+            ph_pages_give(h, ri, first, lead);
+        if (extra - lead != 0)
+            ph_pages_give(h, ri, first + lead + n, extra - lead);
+        first += lead;
+        a += (uintptr_t)lead << h->page_shift_;
+    }
+    large_mark(h, ri, first, n);
+    return (void *)a;
+}
+
+/* ---- finding an object -------------------------------------------------- */
+
+typedef struct obj_ref {
+    uint32_t ri;
+    size_t page;        /* first page of the span or run */
+    struct ph_span *s;  /* NULL for a large object       */
+    size_t idx;         /* object index in s             */
+    size_t npages;      /* pages of a large object       */
+} obj_ref;
+
+/* Finds the live object that starts at a: 0, or the fault code. */
+static int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
+{
+    uint32_t ri = ph_region_of(h, a);
+    const struct ph_region *r;
+    struct ph_span *s;
+    size_t page, off;
+    uint8_t code;
+
+    if (ri == h->nregions_)
+        return PH_FAULT_BAD_POINTER;
+    r = h->regions_[ri];
+    page = (size_t)((a - r->base) >> h->page_shift_);
+    code = r->pmap[page];
+    o->ri = ri;
+    if (code == PH_PM_NONE) /* page API memory, or a free page */
+        return ph_bits_set(r->alloc, page, 1) ? PH_FAULT_BAD_POINTER : PH_FAULT_DOUBLE_FREE;
+    if (code == PH_PM_LARGE) {
+        size_t n = 1;
+        if ((a & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
+            return PH_FAULT_BAD_POINTER;
+        while (page + n < r->npages && r->pmap[page + n] == PH_PM_LARGE_MORE)
+            n++;
+        o->page = page;
+        o->s = NULL;
+        o->npages = n;
+        return 0;
+    }
+    if (code == PH_PM_LARGE_MORE)
+        return PH_FAULT_BAD_POINTER;
+    while (code == PH_PM_SPAN_MORE) /* at most PH_SPAN_MAX_PAGES - 1 steps */
+        code = r->pmap[--page];
+    s = (struct ph_span *)ph_page_addr(h, r, page);
+    off = (size_t)(a - (uintptr_t)s) - s->first_off; /* wraps for the header */
+    if (off >= (size_t)s->nobj * s->size)
+        return PH_FAULT_BAD_POINTER;
+    o->idx = (size_t)(((uint64_t)off * s->recip) >> 32);
+    if (o->idx * s->size != off)
+        return PH_FAULT_BAD_POINTER;
+    if ((s->used[o->idx >> PH_WORD_LOG2] & (ONE << (o->idx & (PH_WORD_BITS - 1)))) == 0)
+        return PH_FAULT_DOUBLE_FREE;
+    o->page = page;
+    o->s = s;
+    return 0;
+}
+
+static size_t obj_size(const ph_heap *h, const obj_ref *o)
+{
+    return o->s != NULL ? o->s->size : o->npages << h->page_shift_;
+}
+
+/* Frees the object o found (the lock is held). */
+static void obj_release(ph_heap *h, const obj_ref *o)
+{
+    struct ph_span *s = o->s;
+
+    if (s == NULL) {
+        set_pmap(h->regions_[o->ri], o->page, o->npages, PH_PM_NONE, PH_PM_NONE);
+        ph_pages_give(h, o->ri, o->page, o->npages);
+        h->large_objects_--;
+        h->large_pages_ -= o->npages;
+        return;
+    }
+    s->used[o->idx >> PH_WORD_LOG2] &= ~(ONE << (o->idx & (PH_WORD_BITS - 1)));
+    if (++s->nfree == s->nobj) { /* empty: back to the page allocator */
+        if (s->nobj != 1)
+            unlink_span(h, s);
+        set_pmap(h->regions_[o->ri], o->page, s->npages, PH_PM_NONE, PH_PM_NONE);
+        h->small_spans_--;
+        h->small_span_pages_ -= s->npages;
+        ph_pages_give(h, o->ri, o->page, s->npages);
+    } else if (s->nfree == 1) { /* was full: back on its class list */
+        s->prev = NULL;
+        s->next = h->avail_[s->cls];
+        if (s->next != NULL)
+            s->next->prev = s;
+        h->avail_[s->cls] = s;
+    }
+}
+
+/* ---- the public entry points -------------------------------------------- */
+
+/* ph_malloc's work, the lock held. */
+static void *alloc_locked(ph_heap *h, size_t size)
+{
+    unsigned c = ph_size_class(size);
+    if (c < PH_NCLASSES && h->cls_[c].nobj != 0)
+        return small_alloc(h, c);
+    return large_alloc(h, size, 1);
+}
+
+void *ph_malloc(ph_heap *h, size_t size)
+{
+    void *p;
+
+    if (!ph_heap_ok(h))
+        return NULL;
+    ph_lock(h);
+    p = alloc_locked(h, size);
+    ph_unlock(h);
+    return p;
+}
+
+void ph_free(ph_heap *h, void *p)
+{
+    obj_ref o;
+    int fault;
+
+    if (p == NULL || !ph_heap_ok(h))
+        return;
+    ph_lock(h);
+    fault = obj_find(h, (uintptr_t)p, &o);
+    if (fault != 0) {
+        refuse(h, fault, p);
+        return;
+    }
+    obj_release(h, &o);
+    ph_unlock(h);
+}
+
+void *ph_calloc(ph_heap *h, size_t n, size_t size)
+{
+    void *p;
+
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    p = ph_malloc(h, n * size);
+    if (p != NULL) /* outside the lock: the object is the caller's now */
+        zero_words(p, n * size);
+    return p;
+}
+
+size_t ph_usable_size(ph_heap *h, const void *p)
+{
+    obj_ref o;
+    size_t n;
+    int fault;
+
+    if (p == NULL || !ph_heap_ok(h))
+        return 0;
+    ph_lock(h);
+    fault = obj_find(h, (uintptr_t)p, &o);
+    if (fault != 0) {
+        refuse(h, fault, p);
+        return 0;
+    }
+    n = obj_size(h, &o);
+    ph_unlock(h);
+    return n;
+}
+
+void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
+{
+    void *p = NULL;
+    unsigned c;
+
+    if (align == 0 || (align & (align - 1)) != 0 || !ph_heap_ok(h))
+        return NULL;
+    if (align <= PH_ALIGN)
+        return ph_malloc(h, size);
+    ph_lock(h);
+    /* A class whose size is a multiple of align has objects aligned to it
+     * (ph_span_layout aligns object 0 to the size's power of two, up to
+     * 64 bytes); the next such class is at most 8 classes up. */
+    c = ph_size_class(size);
+    if (align <= 64)
+        for (; c < PH_NCLASSES; c++)
+            if ((ph_class_size(c) & (align - 1)) == 0 && h->cls_[c].nobj != 0)
+                break;
+    if (align <= 64 && c < PH_NCLASSES)
+        p = small_alloc(h, c);
+    else
+        p = large_alloc(h, size, align);
+    ph_unlock(h);
+    return p;
+}
+
+/* Grows the large object o in place to n pages when the pages after it
+ * are free; true when it did. */
+static bool large_grow(ph_heap *h, obj_ref *o, size_t n)
+{
+    struct ph_region *r = h->regions_[o->ri];
+    size_t end = o->page + o->npages, more = n - o->npages;
+
+    if (more > r->npages - end || !ph_bits_clear(r->alloc, end, more))
+        return false;
+    if (h->pages_released_ != 0)
+        ph_scav_acquire(h, r, end, more);
+    ph_region_mark(r, end, more, true);
+    h->pages_free_ -= more;
+    if (h->pages_total_ - h->pages_free_ > h->peak_used_)
+        h->peak_used_ = h->pages_total_ - h->pages_free_;
+    set_pmap(r, end, more, PH_PM_LARGE_MORE, PH_PM_LARGE_MORE);
+    h->large_pages_ += more;
+    return true;
+}
+
+void *ph_realloc(ph_heap *h, void *p, size_t size)
+{
+    obj_ref o;
+    void *q;
+    size_t old;
+    unsigned c;
+    int fault;
+
+    if (p == NULL)
+        return ph_malloc(h, size);
+    if (!ph_heap_ok(h))
+        return NULL;
+    ph_lock(h);
+    fault = obj_find(h, (uintptr_t)p, &o);
+    if (fault != 0) {
+        refuse(h, fault, p);
+        return NULL;
+    }
+    old = obj_size(h, &o);
+    c = ph_size_class(size);
+    if (o.s != NULL) {
+        if (c == o.s->cls)
+            goto in_place;
+    } else if (c >= PH_NCLASSES || h->cls_[c].nobj == 0) {
+        size_t n = pages_for(h, size);
+        if (n != 0 && n <= o.npages) { /* shrink: give back the tail */
+            if (n < o.npages) {
+                set_pmap(h->regions_[o.ri], o.page + n, o.npages - n, PH_PM_NONE, PH_PM_NONE);
+                ph_pages_give(h, o.ri, o.page + n, o.npages - n);
+                h->large_pages_ -= o.npages - n;
+            }
+            goto in_place;
+        }
+        if (n != 0 && large_grow(h, &o, n))
+            goto in_place;
+    }
+    q = alloc_locked(h, size);
+    ph_unlock(h);
+    if (q == NULL)
+        return size <= old ? p : NULL; /* a shrink that cannot move stays */
+    copy_words(q, p, size < old ? size : old);
+    ph_lock(h);
+    /* The old object is still live: nobody else may free it (a second
+     * thread freeing it now would be the caller's bug, and obj_find would
+     * refuse it), so find it again before releasing it. */
+    if (obj_find(h, (uintptr_t)p, &o) == 0)
+        obj_release(h, &o);
+    ph_unlock(h);
+    return q;
+in_place:
+    ph_unlock(h);
+    return p;
+}
