@@ -163,6 +163,9 @@ struct ph_span;   /* header at the start of a small-object span            */
 
 /* Per size class, for the heap's page size (set by ph_init). */
 typedef struct ph_class_info_ {
+    uint32_t recip;     /* ceil(2^32 / size): object index = off * recip >> 32 */
+    uint32_t size;      /* object bytes                                  */
+    uint32_t limit;     /* nobj * size: offsets past it are no object    */
     uint16_t nobj;      /* objects per span; 0 = served as a page run    */
     uint16_t first_off; /* offset of object 0 from the span start        */
     uint8_t npages;     /* pages per span                                */

@@ -155,22 +155,19 @@ static int check_region_objects(const ph_heap *h, const struct ph_region *r, siz
             if (s->magic != PH_SPAN_MAGIC || s->cls >= PH_NCLASSES)
                 return PH_CHECK_OBJECTS;
             ci = &h->cls_[s->cls];
-            if (s->size != ph_class_size(s->cls) || s->nobj != ci->nobj || ci->nobj == 0 ||
-                s->npages != ci->npages || s->nwords != ci->nwords ||
-                s->first_off != ci->first_off ||
-                s->recip != (uint32_t)(0xFFFFFFFFu / s->size) + 1u || page + s->npages > r->npages)
+            n = ci->npages;
+            if (ci->nobj == 0 || page + n > r->npages)
                 return PH_CHECK_OBJECTS;
-            for (w = 0; w < s->nwords; w++)
+            for (w = 0; w < ci->nwords; w++)
                 used += popcount_word(s->used[w]);
-            used -= (size_t)s->nwords * PH_WORD_BITS - s->nobj; /* padding bits */
-            if ((s->nobj & (PH_WORD_BITS - 1)) != 0 &&
-                (s->used[s->nwords - 1] | ph_mask_below(s->nobj & (PH_WORD_BITS - 1))) != PH_WORD_ONES)
+            used -= (size_t)ci->nwords * PH_WORD_BITS - ci->nobj; /* padding bits */
+            if ((ci->nobj & (PH_WORD_BITS - 1)) != 0 &&
+                (s->used[ci->nwords - 1] | ph_mask_below(ci->nobj & (PH_WORD_BITS - 1))) != PH_WORD_ONES)
                 return PH_CHECK_OBJECTS;
-            if (used == 0 || used > s->nobj || s->nfree != s->nobj - used)
+            if (used == 0 || used > ci->nobj || s->nfree != ci->nobj - used)
                 return PH_CHECK_OBJECTS;
             if (s->nfree != 0)
                 per_class[s->cls]++;
-            n = s->npages;
             cnt[0]++;
             cnt[1] += n;
         } else if (code == PH_PM_LARGE) {
@@ -179,14 +176,30 @@ static int check_region_objects(const ph_heap *h, const struct ph_region *r, siz
             cnt[2]++;
             cnt[3] += n;
         } else {
-            return PH_CHECK_OBJECTS; /* a continuation page with no head */
+            return PH_CHECK_OBJECTS; /* a page of a span or run with no head */
         }
         for (i = 1; i < n; i++)
-            if (r->pmap[page + i] != (code == PH_PM_SPAN ? PH_PM_SPAN_MORE : PH_PM_LARGE_MORE))
+            if (r->pmap[page + i] != (code == PH_PM_SPAN ? PH_PM_SPAN + i : PH_PM_LARGE_MORE))
                 return PH_CHECK_OBJECTS;
         if (!ph_bits_set(r->obj, page, n) || !ph_bits_set(r->alloc, page, n))
             return PH_CHECK_OBJECTS;
         page += n;
+    }
+    return PH_OK;
+}
+
+/* The class table: what ph_object_init computes for this page size. */
+static int check_classes(const ph_heap *h)
+{
+    unsigned c;
+
+    for (c = 0; c < PH_NCLASSES; c++) {
+        const ph_class_info_ *ci = &h->cls_[c];
+        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, &nobj, &off, &nw);
+        if (ci->size != ph_class_size(c) || ci->recip != (uint32_t)(0xFFFFFFFFu / ci->size) + 1u ||
+            ci->nobj != nobj || ci->first_off != off || ci->npages != k || ci->nwords != nw ||
+            ci->limit != nobj * ci->size)
+            return PH_CHECK_OBJECTS;
     }
     return PH_OK;
 }
@@ -230,6 +243,9 @@ static int check_locked(const ph_heap *h)
 
     for (i = 0; i < PH_NCLASSES; i++)
         per_class[i] = 0;
+    rc = check_classes(h);
+    if (rc != PH_OK)
+        return rc;
 
     if (h->nregions_ > PH_MAX_REGIONS || h->hint_region_ > h->nregions_)
         return PH_CHECK_HEAP;

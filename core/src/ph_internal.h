@@ -88,33 +88,30 @@ struct ph_region {
     uint8_t *pmap;         /* npages bytes, PH_PM_* per page               */
 };
 
-/* Page map codes: what a page holds for the object layer.  A small span is
- * one PH_PM_SPAN page followed by PH_PM_SPAN_MORE pages (at most
- * PH_SPAN_MAX_PAGES in all); a large object one PH_PM_LARGE page followed by
+/* Page map codes: what a page holds for the object layer.  A small span's
+ * pages hold PH_PM_SPAN + their distance from the span's first page (a span
+ * has at most PH_SPAN_MAX_PAGES = 16 pages), so a pointer's span header is
+ * found without a search; a large object is one PH_PM_LARGE page followed by
  * PH_PM_LARGE_MORE pages.  Pages of ph_page_alloc and free pages are 0. */
 enum {
     PH_PM_NONE = 0,
-    PH_PM_SPAN = 1,
-    PH_PM_SPAN_MORE = 2,
-    PH_PM_LARGE = 3,
-    PH_PM_LARGE_MORE = 4
+    PH_PM_SPAN = 0x10,       /* .. 0x1F */
+    PH_PM_LARGE = 0x20,
+    PH_PM_LARGE_MORE = 0x21
 };
+#define PH_PM_IS_SPAN(code) (((code) & 0xF0u) == PH_PM_SPAN)
 
-/* Header at the start of a small span; the objects follow at first_off.
- * One bit per object in used[] (1 = allocated; the bits past nobj are set
- * so a scan never picks them).  Spans with a free object are on their
- * class's list (ph_heap.avail_), doubly linked so a span that empties
- * leaves it in O(1). */
+/* Header at the start of a small span; the objects follow at the class's
+ * first_off (the class's numbers live in ph_heap.cls_, not here, so the
+ * header is 16 bytes on a 32-bit core with up to 32 objects).  One bit per
+ * object in used[] (1 = allocated; the bits past nobj are set so a scan
+ * never picks them).  Spans with a free object are on their class's list
+ * (ph_heap.avail_), doubly linked so a span that empties leaves it in
+ * O(1). */
 struct ph_span {
     struct ph_span *next, *prev;
-    uint32_t recip;        /* ceil(2^32 / size): index = off * recip >> 32 */
-    uint16_t size;         /* object bytes (the class size)               */
-    uint16_t nobj;         /* objects in the span                         */
     uint16_t nfree;        /* free objects, 1 .. nobj - 1 while listed     */
-    uint16_t first_off;    /* object 0's offset from the span start        */
     uint8_t cls;
-    uint8_t npages;
-    uint8_t nwords;        /* words of used[]                             */
     uint8_t magic;         /* PH_SPAN_MAGIC                               */
     ph_word_t used[];
 };
@@ -268,7 +265,14 @@ uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first);
 void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n);
 
 /* Index of the region whose usable pages hold address a, or nregions_. */
-uint32_t ph_region_of(const ph_heap *h, uintptr_t a);
+static inline uint32_t ph_region_of(const ph_heap *h, uintptr_t a)
+{
+    uint32_t i;
+    for (i = 0; i < h->nregions_; i++)
+        if (a - h->regions_[i]->base < h->regions_[i]->limit - h->regions_[i]->base)
+            return i;
+    return h->nregions_;
+}
 
 /* ---- objects: ph_object.c ---- */
 

@@ -123,7 +123,11 @@ void ph_object_init(ph_heap *h)
 
     for (c = 0; c < PH_NCLASSES; c++) {
         size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, &nobj, &off, &nw);
+        uint32_t size = (uint32_t)ph_class_size(c);
         h->avail_[c] = NULL;
+        h->cls_[c].recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
+        h->cls_[c].size = size;
+        h->cls_[c].limit = (uint32_t)(nobj * size);
         h->cls_[c].nobj = (uint16_t)nobj;
         h->cls_[c].first_off = (uint16_t)off;
         h->cls_[c].npages = (uint8_t)k;
@@ -143,12 +147,16 @@ size_t ph_class_span_objects(const ph_heap *h, unsigned c)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void set_pmap(struct ph_region *r, size_t first, size_t n, uint8_t head, uint8_t more)
+/* Page map of pages [first, first + n): a span's (codes PH_PM_SPAN + the
+ * distance to its first page), a large object's, or none; and the object
+ * bitmap with it. */
+static void set_pmap(struct ph_region *r, size_t first, size_t n, uint8_t head)
 {
     size_t i;
-    r->pmap[first] = head;
-    for (i = 1; i < n; i++)
-        r->pmap[first + i] = more;
+    for (i = 0; i < n; i++)
+        r->pmap[first + i] = head == PH_PM_SPAN ? (uint8_t)(PH_PM_SPAN + i)
+                             : head == PH_PM_LARGE && i != 0 ? (uint8_t)PH_PM_LARGE_MORE
+                                                             : head;
     ph_bits_fill(r->obj, first, n, head != PH_PM_NONE);
 }
 
@@ -199,20 +207,13 @@ static struct ph_span *span_new(ph_heap *h, unsigned c)
     size_t first, i;
     uintptr_t a = ph_pages_take(h, ci->npages, &ri, &first);
     struct ph_span *s = (struct ph_span *)a;
-    uint32_t size = (uint32_t)ph_class_size(c);
 
     if (a == 0)
         return NULL;
-    set_pmap(h->regions_[ri], first, ci->npages, PH_PM_SPAN, PH_PM_SPAN_MORE);
+    set_pmap(h->regions_[ri], first, ci->npages, PH_PM_SPAN);
     s->next = s->prev = NULL;
-    s->recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
-    s->size = (uint16_t)size;
-    s->nobj = ci->nobj;
     s->nfree = ci->nobj;
-    s->first_off = ci->first_off;
     s->cls = (uint8_t)c;
-    s->npages = ci->npages;
-    s->nwords = ci->nwords;
     s->magic = PH_SPAN_MAGIC;
     for (i = 0; i < ci->nwords; i++)
         s->used[i] = 0;
@@ -224,7 +225,7 @@ static struct ph_span *span_new(ph_heap *h, unsigned c)
     return s;
 }
 
-static void *small_alloc(ph_heap *h, unsigned c)
+PH_HOT_INLINE void *small_alloc(ph_heap *h, unsigned c)
 {
     struct ph_span *s = h->avail_[c];
     ph_word_t *w;
@@ -242,8 +243,8 @@ static void *small_alloc(ph_heap *h, unsigned c)
             s->next->prev = NULL;
         s->next = NULL;
     }
-    return (char *)s + s->first_off +
-           (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * s->size;
+    return (char *)s + h->cls_[c].first_off +
+           (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * h->cls_[c].size;
 }
 
 /* ---- large objects ----------------------------------------------------- */
@@ -259,7 +260,7 @@ static size_t pages_for(const ph_heap *h, size_t n)
 
 static void large_mark(ph_heap *h, uint32_t ri, size_t first, size_t n)
 {
-    set_pmap(h->regions_[ri], first, n, PH_PM_LARGE, PH_PM_LARGE_MORE);
+    set_pmap(h->regions_[ri], first, n, PH_PM_LARGE);
     h->large_objects_++;
     h->large_pages_ += n;
 }
@@ -304,10 +305,11 @@ typedef struct obj_ref {
 } obj_ref;
 
 /* Finds the live object that starts at a: 0, or the fault code. */
-static int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
+PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
 {
     uint32_t ri = ph_region_of(h, a);
     const struct ph_region *r;
+    const ph_class_info_ *ci;
     struct ph_span *s;
     size_t page, off;
     uint8_t code;
@@ -318,8 +320,22 @@ static int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
     page = (size_t)((a - r->base) >> h->page_shift_);
     code = r->pmap[page];
     o->ri = ri;
-    if (code == PH_PM_NONE) /* page API memory, or a free page */
-        return ph_bits_set(r->alloc, page, 1) ? PH_FAULT_BAD_POINTER : PH_FAULT_DOUBLE_FREE;
+    if (PH_PM_IS_SPAN(code)) {
+        page -= code - PH_PM_SPAN;
+        s = (struct ph_span *)ph_page_addr(h, r, page);
+        ci = &h->cls_[s->cls];
+        off = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
+        if (off >= ci->limit)
+            return PH_FAULT_BAD_POINTER;
+        o->idx = (size_t)(((uint64_t)off * ci->recip) >> 32);
+        if (o->idx * ci->size != off)
+            return PH_FAULT_BAD_POINTER;
+        if ((s->used[o->idx >> PH_WORD_LOG2] & (ONE << (o->idx & (PH_WORD_BITS - 1)))) == 0)
+            return PH_FAULT_DOUBLE_FREE;
+        o->page = page;
+        o->s = s;
+        return 0;
+    }
     if (code == PH_PM_LARGE) {
         size_t n = 1;
         if ((a & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
@@ -331,49 +347,50 @@ static int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
         o->npages = n;
         return 0;
     }
-    if (code == PH_PM_LARGE_MORE)
-        return PH_FAULT_BAD_POINTER;
-    while (code == PH_PM_SPAN_MORE) /* at most PH_SPAN_MAX_PAGES - 1 steps */
-        code = r->pmap[--page];
-    s = (struct ph_span *)ph_page_addr(h, r, page);
-    off = (size_t)(a - (uintptr_t)s) - s->first_off; /* wraps for the header */
-    if (off >= (size_t)s->nobj * s->size)
-        return PH_FAULT_BAD_POINTER;
-    o->idx = (size_t)(((uint64_t)off * s->recip) >> 32);
-    if (o->idx * s->size != off)
-        return PH_FAULT_BAD_POINTER;
-    if ((s->used[o->idx >> PH_WORD_LOG2] & (ONE << (o->idx & (PH_WORD_BITS - 1)))) == 0)
-        return PH_FAULT_DOUBLE_FREE;
-    o->page = page;
-    o->s = s;
-    return 0;
+    if (code == PH_PM_NONE) /* page API memory, or a free page */
+        return ph_bits_set(r->alloc, page, 1) ? PH_FAULT_BAD_POINTER : PH_FAULT_DOUBLE_FREE;
+    return PH_FAULT_BAD_POINTER; /* inside a large object */
 }
 
 static size_t obj_size(const ph_heap *h, const obj_ref *o)
 {
-    return o->s != NULL ? o->s->size : o->npages << h->page_shift_;
+    return o->s != NULL ? h->cls_[o->s->cls].size : o->npages << h->page_shift_;
+}
+
+/* The last object of span s (first page `page` of region ri) was freed:
+ * the span goes back to the page allocator. */
+static void span_drop(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
+{
+    size_t n = h->cls_[s->cls].npages;
+
+    if (s->nfree != 1) /* it was on its class list */
+        unlink_span(h, s);
+    set_pmap(h->regions_[ri], page, n, PH_PM_NONE);
+    h->small_spans_--;
+    h->small_span_pages_ -= n;
+    ph_pages_give(h, ri, page, n);
+}
+
+static void large_free(ph_heap *h, const obj_ref *o)
+{
+    set_pmap(h->regions_[o->ri], o->page, o->npages, PH_PM_NONE);
+    ph_pages_give(h, o->ri, o->page, o->npages);
+    h->large_objects_--;
+    h->large_pages_ -= o->npages;
 }
 
 /* Frees the object o found (the lock is held). */
-static void obj_release(ph_heap *h, const obj_ref *o)
+PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
 {
     struct ph_span *s = o->s;
 
     if (s == NULL) {
-        set_pmap(h->regions_[o->ri], o->page, o->npages, PH_PM_NONE, PH_PM_NONE);
-        ph_pages_give(h, o->ri, o->page, o->npages);
-        h->large_objects_--;
-        h->large_pages_ -= o->npages;
+        large_free(h, o);
         return;
     }
     s->used[o->idx >> PH_WORD_LOG2] &= ~(ONE << (o->idx & (PH_WORD_BITS - 1)));
-    if (++s->nfree == s->nobj) { /* empty: back to the page allocator */
-        if (s->nobj != 1)
-            unlink_span(h, s);
-        set_pmap(h->regions_[o->ri], o->page, s->npages, PH_PM_NONE, PH_PM_NONE);
-        h->small_spans_--;
-        h->small_span_pages_ -= s->npages;
-        ph_pages_give(h, o->ri, o->page, s->npages);
+    if (++s->nfree == h->cls_[s->cls].nobj) { /* empty: back to the page allocator */
+        span_drop(h, s, o->ri, o->page);
     } else if (s->nfree == 1) { /* was full: back on its class list */
         s->prev = NULL;
         s->next = h->avail_[s->cls];
@@ -495,7 +512,7 @@ static bool large_grow(ph_heap *h, obj_ref *o, size_t n)
     h->pages_free_ -= more;
     if (h->pages_total_ - h->pages_free_ > h->peak_used_)
         h->peak_used_ = h->pages_total_ - h->pages_free_;
-    set_pmap(r, end, more, PH_PM_LARGE_MORE, PH_PM_LARGE_MORE);
+    set_pmap(r, end, more, PH_PM_LARGE_MORE);
     h->large_pages_ += more;
     return true;
 }
@@ -527,7 +544,7 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
         size_t n = pages_for(h, size);
         if (n != 0 && n <= o.npages) { /* shrink: give back the tail */
             if (n < o.npages) {
-                set_pmap(h->regions_[o.ri], o.page + n, o.npages - n, PH_PM_NONE, PH_PM_NONE);
+                set_pmap(h->regions_[o.ri], o.page + n, o.npages - n, PH_PM_NONE);
                 ph_pages_give(h, o.ri, o.page + n, o.npages - n);
                 h->large_pages_ -= o.npages - n;
             }

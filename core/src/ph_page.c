@@ -286,17 +286,6 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
     return (void *)a;
 }
 
-uint32_t ph_region_of(const ph_heap *h, uintptr_t a)
-{
-    uint32_t i;
-    for (i = 0; i < h->nregions_; i++) {
-        const struct ph_region *r = h->regions_[i];
-        if (a >= r->base && a < r->limit)
-            return i;
-    }
-    return h->nregions_;
-}
-
 void ph_page_free(ph_heap *h, void *p, size_t npages)
 {
     uintptr_t a = (uintptr_t)p;
