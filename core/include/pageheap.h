@@ -287,31 +287,34 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
 /* C library meanings, on this heap.  Objects are aligned to PH_ALIGN.
  *
  * Sizes up to PH_SMALL_MAX are rounded up to a size class; each class
- * carves spans (runs of 1..16 pages with a small header at their start) into
- * equal objects, tracked by one bit each in the span header: zero bytes per
- * object.  Larger sizes take their own page run, page aligned.  A span whose
- * last object is freed goes back to the page allocator at once, so when
- * every object is freed every page is free (the scavenger may then release
- * it).  A per-region page map (one byte per page) finds a pointer's span in
- * O(1), so bad pointers are refused through the fault hook and change
- * nothing but `faults`:
+ * carves spans (runs of 1..PH_SPAN_MAX_PAGES pages with a header of 12
+ * bytes plus one bitmap word per 32 objects on a 32-bit core) into equal
+ * objects, one bit each: zero bytes per object.  Larger sizes take their
+ * own page run, page aligned.  A span whose last object is freed goes back
+ * to the page allocator at once, so when every object is freed every page
+ * is free (the scavenger may then release it).  A per-region page map (one
+ * byte per page, holding the distance to the span's first page) finds a
+ * pointer's span header in O(1), so bad pointers are refused through the
+ * fault hook and change nothing but `faults`:
  *   PH_FAULT_BAD_POINTER  in no region, not the start of an object (an
  *                         interior pointer, a span header), or memory of
  *                         ph_page_alloc (the two APIs do not mix: and
  *                         ph_page_free refuses object memory the same way);
  *   PH_FAULT_DOUBLE_FREE  the object, or the page it was in, is free.
  *
- * Cost bounds (W = bits per word, 32 on Arm):
+ * Cost bounds (W = bits per word, 32 on Arm; R = regions):
  *   ph_malloc, small, a class span with a free object: O(1) (a scan of at
- *     most PH_SPAN_MAX_OBJECTS / W header words);
- *   ph_malloc, small, no such span (a refill): one page allocation of at
- *     most 16 pages (see ph_page_alloc) plus O(PH_SPAN_MAX_OBJECTS / W);
- *   ph_malloc, large, n pages: one page allocation plus O(n) page-map bytes;
- *   ph_free, small: O(regions + 16) to find the span, O(1) to free, plus one
- *     page free when the span empties;
- *   ph_free, large: O(regions + n) plus one page free.
+ *     most PH_SPAN_MAX_OBJECTS / W = 8 header words);
+ *   ph_malloc, small, no such span (a refill): one ph_page_alloc of at
+ *     most PH_SPAN_MAX_PAGES pages plus O(PH_SPAN_MAX_PAGES +
+ *     PH_SPAN_MAX_OBJECTS / W);
+ *   ph_malloc, large, n pages: one ph_page_alloc of n pages plus O(n);
+ *   ph_free, small: O(R) to find the region, O(1) to free, plus one
+ *     ph_page_free of at most PH_SPAN_MAX_PAGES pages when the span empties;
+ *   ph_free, large, n pages: O(R + n) plus one ph_page_free of n pages.
  *   ph_calloc adds the zeroing of the object; ph_realloc adds one copy of
- *   the smaller of the two sizes when it moves the object.
+ *   the smaller of the two sizes when it moves the object.  The lock is
+ *   held for none of the zeroing or copying.
  * Out of memory returns NULL and changes nothing. */
 void *ph_malloc(ph_heap *h, size_t size);
 void ph_free(ph_heap *h, void *p);

@@ -10,22 +10,24 @@
  * PH_ALIGN - 1 bytes; above 128 bytes at most 1/9 of the object (a request
  * one byte over the previous class), 1/16 on average for uniform sizes.
  * `ph_size_class` is arithmetic (a leading-zero count), so there is no
- * table to keep in sync; the class list and its span layout for a page size
- * are printed by host-tests/test_objects.c.
+ * table to keep in sync; demo/class_table prints the classes, their worst
+ * waste and their span layout for a page size.
  *
  * Spans.  A class takes spans of 1..PH_SPAN_MAX_PAGES pages from the page
  * allocator and carves them into equal objects after a small header (struct
- * ph_span: list links, the class's numbers, one bit per object).  ph_init
- * picks, per class, the fewest pages whose tail and header waste is at most
- * 1/16 of the span, or else the page count with the least waste; a class
+ * ph_span: list links, free count, class, one bit per object; the class's
+ * numbers live in ph_heap.cls_).  ph_init picks, per class, the fewest pages
+ * whose tail and header waste is at most 1/8 of the span, or else the page
+ * count with the least waste: small spans, so a class with few live
+ * objects holds little memory and an empty span goes back sooner.  A class
  * that fits no object in PH_SPAN_MAX_PAGES pages is served as a page run.
  * Per object the overhead is zero bytes: an object's state is its bit.
  *
  * Finding a pointer's span in O(1): every region keeps one page-map byte
  * per page (PH_PM_*, ph_internal.h).  ph_free reads the byte of the
- * pointer's page, steps back over at most PH_SPAN_MAX_PAGES - 1 span pages
- * to the header, and turns the offset into an object index with a multiply
- * by the class's reciprocal; a pointer that is not exactly an object start,
+ * pointer's page, which holds the distance to the span's first page (the
+ * header), and turns the offset into an object index with a multiply by
+ * the class's reciprocal; a pointer that is not exactly an object start,
  * or whose bit is clear, is refused, so bad frees change nothing.
  *
  * Spans with a free object sit on their class's list; malloc takes the
@@ -111,7 +113,7 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
             *first_off = off;
             *nwords = w;
         }
-        if (waste * 16 <= bytes)
+        if (waste * 8 <= bytes)
             break;
     }
     return best;
