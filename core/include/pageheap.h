@@ -74,6 +74,16 @@ extern "C" {
                      (x) >= 512u ? 9u : 8u)
 #define PH_NCLASSES (PH_CLASS_LINEAR + 8u * (PH_LOG2_(PH_SMALL_MAX) - 7u))
 
+/* When a request's size class has no span with a free object, ph_malloc
+ * serves it from the first of the next PH_CLASS_BORROW classes that has one
+ * (at most about 25% more than the request) before it makes a new span:
+ * that halves the span refills (each a page allocation) of a mixed
+ * workload, for the internal waste of the borrowed objects.
+ * ph_aligned_alloc never borrows. */
+#ifndef PH_CLASS_BORROW
+#define PH_CLASS_BORROW 2u
+#endif
+
 /* A small span holds at most this many objects (its header bitmap is
  * PH_SPAN_MAX_OBJECTS / W words) and at most PH_SPAN_MAX_PAGES pages. */
 #define PH_SPAN_MAX_OBJECTS 256u
@@ -318,19 +328,23 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * Out of memory returns NULL and changes nothing. */
 void *ph_malloc(ph_heap *h, size_t size);
 void ph_free(ph_heap *h, void *p);
-/* Zeroes the whole object (memory that came back through `acquire` is
- * never assumed to be zero).  NULL when n * size overflows. */
+/* Zeroes the n * size bytes asked for (memory that came back through
+ * `acquire` is never assumed to be zero; the rest of the usable size is
+ * not zeroed).  NULL when n * size overflows. */
 void *ph_calloc(ph_heap *h, size_t n, size_t size);
 /* ph_realloc(h, NULL, n) is ph_malloc(h, n).  ph_realloc(h, p, 0) shrinks
- * p to the smallest object (as from ph_malloc(h, 0)) and returns it.  In place when the new
- * size keeps p's size class, or p is a page run that can shrink, or grow
- * into free pages right after it; otherwise a new object, a copy and a free.
+ * p to the smallest object (as from ph_malloc(h, 0)) and returns it.  In
+ * place when p's class is the new size's class or up to PH_CLASS_BORROW
+ * above it, or p is a page run that can shrink, or grow into free pages
+ * right after it; otherwise a new object, a copy and a free.
  * On failure NULL, and p is untouched.  A bad p is refused (NULL). */
 void *ph_realloc(ph_heap *h, void *p, size_t size);
 /* align: a power of two; anything else gets NULL (not a fault).  Alignments
  * up to 64 bytes are served from a size class whose objects are aligned to
- * it; larger ones from a page run (aligned runs larger than a page cost up
- * to align / page_size extra pages while they are searched). */
+ * it; larger ones from a page run.  An alignment above the page size is
+ * found inside the first run of n + align / page_size - 1 free pages (so it
+ * may fail while a smaller aligned run exists lower down); only the
+ * aligned n pages are taken and acquired. */
 void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size);
 /* Bytes usable at p (at least what was asked).  0 for NULL; a bad p is
  * refused through the fault hook and gets 0. */

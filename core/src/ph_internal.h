@@ -260,6 +260,15 @@ size_t ph_region_find(const struct ph_region *r, size_t n);
  * Returns the address, or 0 when there is no such run (nothing changed). */
 uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first);
 
+/* The first-fit search of ph_pages_take alone: page index of the first run
+ * of n free pages (its region in *ri), SIZE_MAX when there is none. */
+size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri);
+
+/* Takes pages [first, first + n) of region ri, which are free.  lowest:
+ * the run is ph_pages_find(h, n)'s answer for this same n (the first fit),
+ * so the search hint may move past it. */
+uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest);
+
 /* Frees pages [first, first + n) of region ri (in use, checked by the
  * caller). */
 void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n);

@@ -267,10 +267,13 @@ static void large_mark(ph_heap *h, uint32_t ri, size_t first, size_t n)
     h->large_pages_ += n;
 }
 
-/* A page run of at least size bytes aligned to align (a power of two). */
+/* A page run of at least size bytes aligned to align (a power of two).
+ * For an alignment above the page size the first run of n + align / page
+ * - 1 pages is searched and only its aligned part taken, so only that part
+ * is acquired. */
 static void *large_alloc(ph_heap *h, size_t size, size_t align)
 {
-    size_t n = pages_for(h, size), extra = 0, first, lead;
+    size_t n = pages_for(h, size), extra = 0, first, lead = 0;
     uint32_t ri;
     uintptr_t a;
 
@@ -280,19 +283,15 @@ static void *large_alloc(ph_heap *h, size_t size, size_t align)
         extra = (align >> h->page_shift_) - 1;
     if (extra > SIZE_MAX - n)
         return NULL;
-    a = ph_pages_take(h, n + extra, &ri, &first);
-    if (a == 0)
+    first = ph_pages_find(h, n + extra, &ri);
+    if (first == SIZE_MAX)
         return NULL;
-    if (extra != 0) { /* give back the pages before and after the aligned run */
+    if (extra != 0) {
+        a = ph_page_addr(h, h->regions_[ri], first);
         lead = ((align - (a & (align - 1))) & (align - 1)) >> h->page_shift_;
-        if (lead != 0)
-            ph_pages_give(h, ri, first, lead);
-        if (extra - lead != 0)
-            ph_pages_give(h, ri, first + lead + n, extra - lead);
-        first += lead;
-        a += (uintptr_t)lead << h->page_shift_;
     }
-    large_mark(h, ri, first, n);
+    a = ph_pages_take_at(h, ri, first + lead, n, extra == 0);
+    large_mark(h, ri, first + lead, n);
     return (void *)a;
 }
 
@@ -404,13 +403,7 @@ PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
 
 /* ---- the public entry points -------------------------------------------- */
 
-/* Classes a request may be served from when its own class has no span
- * with a free object: up to PH_CLASS_BORROW classes up (at most about 25%
- * more than the request), before a new span is made.  This halves the span
- * refills of a mixed workload (each a page allocation) and costs only the
- * internal waste of the borrowed objects. */
-#define PH_CLASS_BORROW 2u
-
+/* A class up to PH_CLASS_BORROW above c with a free object, or c. */
 static unsigned borrow_class(const ph_heap *h, unsigned c)
 {
     unsigned d;
@@ -527,12 +520,7 @@ static bool large_grow(ph_heap *h, obj_ref *o, size_t n)
 
     if (more > r->npages - end || !ph_bits_clear(r->alloc, end, more))
         return false;
-    if (h->pages_released_ != 0)
-        ph_scav_acquire(h, r, end, more);
-    ph_region_mark(r, end, more, true);
-    h->pages_free_ -= more;
-    if (h->pages_total_ - h->pages_free_ > h->peak_used_)
-        h->peak_used_ = h->pages_total_ - h->pages_free_;
+    ph_pages_take_at(h, o->ri, end, more, false);
     set_pmap(r, end, more, PH_PM_LARGE_MORE);
     h->large_pages_ += more;
     return true;

@@ -224,7 +224,7 @@ static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
     return page;
 }
 
-uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
+size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri)
 {
     struct ph_region *r = NULL;
     size_t page = SIZE_MAX;
@@ -232,31 +232,41 @@ uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
 
     if (n == 1)
         page = alloc_at_hint(h, &r);
-    if (page == SIZE_MAX) {
+    if (page == SIZE_MAX)
         for (; i < h->nregions_; i++) {
-            r = h->regions_[i];
-            page = ph_region_find(r, n);
+            page = ph_region_find(h->regions_[i], n);
             if (page != SIZE_MAX)
                 break;
         }
-        if (page == SIZE_MAX)
-            return 0;
-    }
+    *ri = i;
+    return page;
+}
+
+uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest)
+{
+    struct ph_region *r = h->regions_[ri];
+
     if (h->pages_released_ != 0)
-        ph_scav_acquire(h, r, page, n);
-    ph_region_mark(r, page, n, true);
+        ph_scav_acquire(h, r, first, n);
+    ph_region_mark(r, first, n, true);
     h->pages_free_ -= n;
     if (h->pages_total_ - h->pages_free_ > h->peak_used_)
         h->peak_used_ = h->pages_total_ - h->pages_free_;
-    /* The run starts at the lowest free page (a one-page first fit, or a
-     * run at the hint): everything up to its end is now in use. */
-    if (n == 1 || (i == h->hint_region_ && page == h->hint_page_)) {
-        h->hint_region_ = i;
-        h->hint_page_ = page + n;
+    /* A run at the lowest free page (a one-page first fit, or a run at the
+     * hint): everything up to its end is now in use. */
+    if (lowest && (n == 1 || (ri == h->hint_region_ && first == h->hint_page_))) {
+        h->hint_region_ = ri;
+        h->hint_page_ = first + n;
     }
-    *ri = i;
-    *first = page;
-    return ph_page_addr(h, r, page);
+    return ph_page_addr(h, r, first);
+}
+
+uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
+{
+    *first = ph_pages_find(h, n, ri);
+    if (*first == SIZE_MAX)
+        return 0;
+    return ph_pages_take_at(h, *ri, *first, n, true);
 }
 
 void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
