@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks: installs what is missing, builds the host configuration
 # (build/host, RelWithDebInfo: -O2 -g, so callgrind can name functions) and
-# runs bench/run-page-bench.sh on it.  Arguments are passed on to that script.
+# runs bench/run-page-bench.sh (page allocator), bench/run-scav-bench.sh
+# (scavenger) and bench/run-obj-bench.sh (malloc family against glibc,
+# jemalloc and mimalloc) on it.  Arguments are passed on to the first.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -18,3 +20,5 @@ cd "$PH_ROOT"
 bash "$bench" build/host "$@"
 echo
 bash "$PH_ROOT/bench/run-scav-bench.sh" build/host
+echo
+bash "$PH_ROOT/bench/run-obj-bench.sh" build/host
