@@ -50,7 +50,7 @@ static uint32_t floor_log2(size_t x) /* x >= 1, x < 2^32 */
     return (uint32_t)(PH_WORD_BITS - 1) - ph_clz((ph_word_t)x);
 }
 
-unsigned ph_size_class(size_t size)
+PH_HOT_INLINE unsigned size_class(size_t size)
 {
     uint32_t b;
 
@@ -60,6 +60,11 @@ unsigned ph_size_class(size_t size)
         return PH_NCLASSES;
     b = floor_log2(size - 1); /* 7 .. log2(PH_SMALL_MAX) - 1 */
     return PH_CLASS_LINEAR + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
+}
+
+unsigned ph_size_class(size_t size)
+{
+    return size_class(size);
 }
 
 size_t ph_class_size(unsigned c)
@@ -227,14 +232,12 @@ static struct ph_span *span_new(ph_heap *h, unsigned c)
     return s;
 }
 
-PH_HOT_INLINE void *small_alloc(ph_heap *h, unsigned c)
+/* An object from span s of class c, which has a free one. */
+PH_HOT_INLINE void *span_take(ph_heap *h, struct ph_span *s, unsigned c)
 {
-    struct ph_span *s = h->avail_[c];
     ph_word_t *w;
     unsigned bit;
 
-    if (s == NULL && (s = span_new(h, c)) == NULL)
-        return NULL;
     for (w = s->used; *w == PH_WORD_ONES; w++)
         ; /* ends: nfree > 0 and the bits past nobj are set */
     bit = ph_ctz(~*w);
@@ -247,6 +250,15 @@ PH_HOT_INLINE void *small_alloc(ph_heap *h, unsigned c)
     }
     return (char *)s + h->cls_[c].first_off +
            (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * h->cls_[c].size;
+}
+
+static void *small_alloc(ph_heap *h, unsigned c)
+{
+    struct ph_span *s = h->avail_[c];
+
+    if (s == NULL && (s = span_new(h, c)) == NULL)
+        return NULL;
+    return span_take(h, s, c);
 }
 
 /* ---- large objects ----------------------------------------------------- */
@@ -413,45 +425,108 @@ static unsigned borrow_class(const ph_heap *h, unsigned c)
     return c;
 }
 
+/* ph_malloc's work when class c (PH_NCLASSES: none) has no span with a
+ * free object: borrow, make a span, or take a page run.  The lock is
+ * held. */
+static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
+{
+    if (c < PH_NCLASSES && h->cls_[c].nobj != 0)
+        return small_alloc(h, borrow_class(h, c));
+    return large_alloc(h, size, 1);
+}
+
 /* ph_malloc's work, the lock held. */
 static void *alloc_locked(ph_heap *h, size_t size)
 {
-    unsigned c = ph_size_class(size);
-    if (c < PH_NCLASSES && h->cls_[c].nobj != 0) {
-        if (h->avail_[c] == NULL)
-            c = borrow_class(h, c);
-        return small_alloc(h, c);
-    }
-    return large_alloc(h, size, 1);
+    unsigned c = size_class(size);
+    if (c < PH_NCLASSES && h->avail_[c] != NULL)
+        return span_take(h, h->avail_[c], c);
+    return alloc_slow(h, size, c);
 }
 
 void *ph_malloc(ph_heap *h, size_t size)
 {
+    unsigned c;
     void *p;
 
     if (!ph_heap_ok(h))
         return NULL;
+    c = size_class(size);
     ph_lock(h);
-    p = alloc_locked(h, size);
+    if (c < PH_NCLASSES && h->avail_[c] != NULL) /* the fast path */
+        p = span_take(h, h->avail_[c], c);
+    else
+        p = alloc_slow(h, size, c);
     ph_unlock(h);
     return p;
 }
 
-void ph_free(ph_heap *h, void *p)
+/* ph_free of anything but a live small object (or of a bad pointer): the
+ * general lookup.  Called with the lock held; drops it. */
+static void free_slow(ph_heap *h, void *p)
 {
     obj_ref o;
-    int fault;
+    int fault = obj_find(h, (uintptr_t)p, &o);
 
-    if (p == NULL || !ph_heap_ok(h))
-        return;
-    ph_lock(h);
-    fault = obj_find(h, (uintptr_t)p, &o);
     if (fault != 0) {
         refuse(h, fault, p);
         return;
     }
     obj_release(h, &o);
     ph_unlock(h);
+}
+
+/* ph_free's fast path (a live object of a small span that does not empty)
+ * in one pass; anything else goes to free_slow, which checks
+ * it again from the start. */
+void ph_free(ph_heap *h, void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    uint32_t i;
+
+    if (p == NULL || !ph_heap_ok(h))
+        return;
+    ph_lock(h);
+    for (i = 0; i < h->nregions_; i++) {
+        const struct ph_region *r = h->regions_[i];
+        uintptr_t off = a - r->base;
+        size_t page, o, idx;
+        struct ph_span *s;
+        const ph_class_info_ *ci;
+        ph_word_t *w, bit;
+        uint8_t code;
+
+        if (off >= r->limit - r->base)
+            continue;
+        page = (size_t)(off >> h->page_shift_);
+        code = r->pmap[page];
+        if (!PH_PM_IS_SPAN(code))
+            break;
+        page -= code - PH_PM_SPAN;
+        s = (struct ph_span *)ph_page_addr(h, r, page);
+        ci = &h->cls_[s->cls];
+        o = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
+        if (o >= ci->limit)
+            break;
+        idx = (size_t)(((uint64_t)o * ci->recip) >> 32);
+        w = &s->used[idx >> PH_WORD_LOG2];
+        bit = ONE << (idx & (PH_WORD_BITS - 1));
+        if (idx * ci->size != o || (*w & bit) == 0)
+            break;
+        if (s->nfree + 1u == ci->nobj)
+            break; /* the span empties: free_slow gives it back */
+        *w &= ~bit;
+        if (s->nfree++ == 0) { /* it was full: back on its class list */
+            s->prev = NULL;
+            s->next = h->avail_[s->cls];
+            if (s->next != NULL)
+                s->next->prev = s;
+            h->avail_[s->cls] = s;
+        }
+        ph_unlock(h);
+        return;
+    }
+    free_slow(h, p);
 }
 
 void *ph_calloc(ph_heap *h, size_t n, size_t size)
