@@ -7,10 +7,12 @@
 #   build/host-w32   32-bit bitmap words and the portable bit helpers: the
 #                    Cortex-M0 layout on the host, RelWithDebInfo
 #
-# and finally builds the core for every Arm core and the host, warnings as
-# errors (scripts/build-matrix.sh).  Every step runs even when an earlier one
-# failed.  The last line is "test.sh: N passed, M failed" (steps); the exit
-# status is non-zero when M > 0.
+# then builds the core for every Arm core and the host, warnings as errors
+# (scripts/build-matrix.sh), the real power-gating ports
+# (scripts/build-hw-ports.sh), and every QEMU board's firmware, running its
+# on-target suite under qemu-system-arm (scripts/boards.sh).  Every step
+# runs even when an earlier one failed.  The last line is "test.sh: N
+# passed, M failed" (steps); the exit status is non-zero when M > 0.
 #
 # Environment: PH_JOBS (default 2) parallel jobs for builds and ctest;
 # PH_SKIP_DEPS=1 skips install-deps.sh.
@@ -67,6 +69,14 @@ step "host-w32 (build/host-w32, PH_WORD_BITS=32 PH_PORTABLE_BITS=ON)" host_confi
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WORD_BITS=32 -DPH_PORTABLE_BITS=ON -DPH_BUILD_BENCH=OFF
 step "build-matrix (core for every Arm core and the host, -Werror)" \
     bash "$PH_ROOT/scripts/build-matrix.sh"
+if [ -f "$PH_ROOT/scripts/build-hw-ports.sh" ]; then
+    step "hw-ports (real power-gating ports: cross build + host register tests)" \
+        bash "$PH_ROOT/scripts/build-hw-ports.sh"
+fi
+if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
+    step "boards (every QEMU board: build, on-target suite under qemu-system-arm)" \
+        bash "$PH_ROOT/scripts/boards.sh"
+fi
 
 echo
 if [ "$failed" -gt 0 ]; then
