@@ -487,6 +487,7 @@ void ph_free(ph_heap *h, void *p)
     if (p == NULL || !ph_heap_ok(h))
         return;
     ph_lock(h);
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: one path for every free */
     for (i = 0; i < h->nregions_; i++) {
         const struct ph_region *r = h->regions_[i];
         uintptr_t off = a - r->base;
@@ -526,6 +527,10 @@ void ph_free(ph_heap *h, void *p)
         ph_unlock(h);
         return;
     }
+#else
+    (void)i;
+    (void)a;
+#endif
     free_slow(h, p);
 }
 
