@@ -1,0 +1,380 @@
+/*
+ * ph_port_nrf52840.c: release/acquire switch nRF52840 RAM sections off and
+ * on through POWER.RAM[n].POWERCLR / POWERSET; lock/unlock mask interrupts.
+ * See ph_port_nrf52840.h for the contract and README.md for the sources.
+ *
+ * The RAM is described as two kinds of section (4 KB in RAM0..RAM7, 32 KB
+ * in RAM8); a hook call is first mapped to one kind and a run of its
+ * sections, every check is made, and only then are the registers written,
+ * one write per RAM block touched, so a refused call writes nothing.
+ */
+#include "ph_port_nrf52840.h"
+
+/* ---- interrupt masking (Cortex-M4: PRIMASK) -------------------------------
+ * Local on purpose: the port builds on its own.  On the host (unit tests)
+ * PRIMASK is a variable. */
+#if defined(__arm__) || defined(__thumb__)
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask" : "=r"(primask));
+    __asm__ volatile("cpsid i" ::: "memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+static inline uintptr_t current_sp(void)
+{
+    uintptr_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    return sp;
+}
+
+/* The write to POWERSET has reached the POWER peripheral (read-back) and
+ * completed before any later access to the section. */
+static inline void barrier(void)
+{
+    __asm__ volatile("dsb" ::: "memory");
+}
+#else
+uint32_t ph_nrf52840_host_primask;
+
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask = ph_nrf52840_host_primask;
+    ph_nrf52840_host_primask = 1u;
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    ph_nrf52840_host_primask = primask;
+}
+
+static inline uintptr_t current_sp(void)
+{
+    return (uintptr_t)__builtin_frame_address(0);
+}
+
+static inline void barrier(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+#endif
+
+/* ---- MMIO ----------------------------------------------------------------
+ * Every register access goes through these two.  A host test built with
+ * PH_NRF52840_MMIO_TRACE also sees each write (address, value) as it
+ * happens, so it can check the exact sequence and model the hardware. */
+#ifdef PH_NRF52840_MMIO_TRACE
+void ph_nrf52840_mmio_trace(uintptr_t addr, uint32_t value); /* the test's */
+#endif
+
+static inline void mmio_write(uintptr_t addr, uint32_t value)
+{
+    *(volatile uint32_t *)addr = value;
+#ifdef PH_NRF52840_MMIO_TRACE
+    ph_nrf52840_mmio_trace(addr, value);
+#endif
+}
+
+static inline uint32_t mmio_read(uintptr_t addr)
+{
+    return *(volatile uint32_t *)addr;
+}
+
+static inline uintptr_t ram_reg(const ph_nrf52840_port *p, uint32_t block, uint32_t reg)
+{
+    return p->power_base + PH_NRF52840_RAM_REGS + block * PH_NRF52840_RAM_STRIDE + reg;
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+/* One kind of power section: `count` sections of `size` bytes from
+ * ram_base + offset, `per_block` of them in each RAM block from
+ * `first_block`, numbered from `first_index` in the port's bitmaps. */
+typedef struct section_kind {
+    uint32_t offset, size, count;
+    uint32_t first_block, per_block, first_index;
+} section_kind;
+
+static const section_kind kinds[2] = {
+    {PH_NRF52840_SMALL_OFFSET, PH_NRF52840_SMALL_SECTION, PH_NRF52840_SMALL_COUNT,
+     0u, PH_NRF52840_SMALL_PER_BLOCK, 0u},
+    {PH_NRF52840_LARGE_OFFSET, PH_NRF52840_LARGE_SECTION, PH_NRF52840_LARGE_COUNT,
+     PH_NRF52840_LARGE_BLOCK, PH_NRF52840_LARGE_COUNT, PH_NRF52840_SMALL_COUNT},
+};
+
+/* A checked hook argument: sections [first, first + n) of one kind. */
+typedef struct section_run {
+    const section_kind *kind;
+    uint32_t first, n;
+    uint32_t mask; /* bits of the run in the port's bitmaps */
+} section_run;
+
+/* Maps [base, base + len) to whole sections of one kind; false when it is
+ * empty, leaves the RAM, is not section aligned, or spans both kinds. */
+static bool map_range(const ph_nrf52840_port *p, uintptr_t base, size_t len, section_run *run)
+{
+    uintptr_t off;
+
+    if (len == 0 || base < p->ram_base)
+        return false;
+    off = base - p->ram_base;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const section_kind *kd = &kinds[k];
+        uintptr_t rel;
+        size_t room;
+
+        if (off < kd->offset || off - kd->offset >= (uintptr_t)kd->size * kd->count)
+            continue;
+        rel = off - kd->offset;
+        room = (size_t)kd->size * kd->count - rel;
+        if (rel % kd->size != 0 || len % kd->size != 0 || len > room)
+            return false;
+        run->kind = kd;
+        run->first = (uint32_t)(rel / kd->size);
+        run->n = (uint32_t)(len / kd->size);
+        run->mask = ((run->n >= 32u ? 0u : (1u << run->n)) - 1u) << (kd->first_index + run->first);
+        return true;
+    }
+    return false;
+}
+
+static bool overlaps(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2, uintptr_t hi2)
+{
+    return lo1 < hi2 && lo2 < hi1;
+}
+
+/* True when the range holds something that must stay powered. */
+static bool touches_protected(const ph_nrf52840_port *p, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t sp = current_sp();
+    uintptr_t self = (uintptr_t)p;
+
+    if (sp >= lo && sp < hi)
+        return true;
+    if (overlaps(lo, hi, self, self + sizeof *p))
+        return true;
+    for (uint32_t i = 0; i < p->nprotect; i++)
+        if (overlaps(lo, hi, p->protect[i].lo, p->protect[i].hi))
+            return true;
+    return false;
+}
+
+static void refuse(ph_nrf52840_port *p, int err, void *base, size_t len)
+{
+    p->errors++;
+    p->last_error = err;
+    p->last_error_base = base;
+    p->last_error_len = len;
+    if (p->trap != NULL)
+        p->trap(p->trap_ctx, err, base, len);
+}
+
+/* Common checks of release (want_off = false: every section must be on)
+ * and acquire (want_off = true).  Returns 0 or a PH_NRF52840_ERR_*. */
+static int check_call(ph_nrf52840_port *p, void *base, size_t len, bool want_off,
+                      section_run *run)
+{
+    uintptr_t lo = (uintptr_t)base;
+
+    if (p->port.lock != NULL && p->lock_depth == 0)
+        p->unlocked_calls++;
+    if (!map_range(p, lo, len, run))
+        return PH_NRF52840_ERR_RANGE;
+    if (touches_protected(p, lo, lo + len))
+        return PH_NRF52840_ERR_PROTECTED;
+    if (want_off ? (p->off & run->mask) != run->mask : (p->off & run->mask) != 0)
+        return PH_NRF52840_ERR_STATE;
+    return 0;
+}
+
+/* Bits of RAM block `block` that the run covers (S0 = bit 0). */
+static uint32_t block_bits(const section_run *run, uint32_t block)
+{
+    const section_kind *kd = run->kind;
+    uint32_t bits = 0;
+
+    for (uint32_t s = run->first; s < run->first + run->n; s++)
+        if (kd->first_block + s / kd->per_block == block)
+            bits |= 1u << (s % kd->per_block);
+    return bits;
+}
+
+/* The RAM blocks the run touches: [*b0, *b1]. */
+static void run_blocks(const section_run *run, uint32_t *b0, uint32_t *b1)
+{
+    const section_kind *kd = run->kind;
+
+    *b0 = kd->first_block + run->first / kd->per_block;
+    *b1 = kd->first_block + (run->first + run->n - 1u) / kd->per_block;
+}
+
+static void nrf_release(void *ctx, void *base, size_t len)
+{
+    ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
+    section_run run;
+    uint32_t b0, b1;
+    int err;
+
+    p->release_calls++;
+    err = check_call(p, base, len, false, &run);
+    if (err != 0) {
+        refuse(p, err, base, len);
+        return;
+    }
+    run_blocks(&run, &b0, &b1);
+    for (uint32_t b = b0; b <= b1; b++) {
+        uint32_t bits = block_bits(&run, b);
+        uint32_t was = mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER));
+        uint32_t kept = (was >> PH_NRF52840_RETENTION_SHIFT) & bits;
+        /* Remember which sections had retention on, to restore it. */
+        for (uint32_t x = 0; x < 16u; x++)
+            if (bits & (1u << x)) {
+                uint32_t s = run.kind->first_index +
+                             (b - run.kind->first_block) * run.kind->per_block + x;
+                if (kept & (1u << x))
+                    p->retained |= 1u << s;
+                else
+                    p->retained &= ~(1u << s);
+            }
+        /* Power and retention off: no retention current, contents lost. */
+        mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERCLR),
+                   bits | (bits << PH_NRF52840_RETENTION_SHIFT));
+    }
+    p->off |= run.mask;
+    p->sections_released += run.n;
+}
+
+static void nrf_acquire(void *ctx, void *base, size_t len)
+{
+    ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
+    section_run run;
+    uint32_t b0, b1;
+    int err;
+
+    p->acquire_calls++;
+    err = check_call(p, base, len, true, &run);
+    if (err != 0) {
+        refuse(p, err, base, len);
+        return;
+    }
+    run_blocks(&run, &b0, &b1);
+    for (uint32_t b = b0; b <= b1; b++) {
+        uint32_t bits = block_bits(&run, b);
+        uint32_t first = run.kind->first_index + (b - run.kind->first_block) * run.kind->per_block;
+        uint32_t ret = (p->retained >> first) & bits;
+
+        mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERSET),
+                   bits | (ret << PH_NRF52840_RETENTION_SHIFT));
+        (void)mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER)); /* write has landed */
+    }
+    barrier();
+    p->off &= ~run.mask;
+    p->retained &= ~run.mask;
+    p->sections_acquired += run.n;
+}
+
+static void nrf_lock(void *ctx)
+{
+    ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
+    uint32_t primask = irq_save();
+
+    /* Interrupts are masked from here on: the depth is ours alone. */
+    if (p->lock_depth++ == 0)
+        p->saved_primask = primask;
+}
+
+static void nrf_unlock(void *ctx)
+{
+    ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
+
+    if (p->lock_depth == 0)
+        return; /* unbalanced: leave the interrupt state alone */
+    if (--p->lock_depth == 0)
+        irq_restore(p->saved_primask);
+}
+
+static void nrf_fault(void *ctx, int code, const void *addr)
+{
+    ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
+
+    p->heap_faults++;
+    if (p->heap_fault != NULL)
+        p->heap_fault(p->heap_fault_ctx, code, addr);
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
+
+void ph_nrf52840_port_init(ph_nrf52840_port *p)
+{
+    /* Field by field, not `*p = (ph_nrf52840_port){0}`: a struct copy may
+     * become a memset call, and the port needs no C library. */
+    p->port.ctx = p;
+    p->port.release = nrf_release;
+    p->port.acquire = nrf_acquire;
+    p->port.lock = nrf_lock;
+    p->port.unlock = nrf_unlock;
+    p->port.fault = nrf_fault;
+    p->power_base = PH_NRF52840_POWER_BASE;
+    p->ram_base = PH_NRF52840_RAM_BASE;
+    for (uint32_t i = 0; i < PH_NRF52840_MAX_PROTECT; i++)
+        p->protect[i].lo = p->protect[i].hi = 0;
+    p->nprotect = 0;
+    p->off = p->retained = 0;
+    p->trap = NULL;
+    p->trap_ctx = NULL;
+    p->heap_fault = NULL;
+    p->heap_fault_ctx = NULL;
+    p->release_calls = p->acquire_calls = 0;
+    p->sections_released = p->sections_acquired = 0;
+    p->errors = 0;
+    p->last_error = 0;
+    p->last_error_base = NULL;
+    p->last_error_len = 0;
+    p->unlocked_calls = 0;
+    p->heap_faults = 0;
+    p->lock_depth = 0;
+    p->saved_primask = 0;
+}
+
+int ph_nrf52840_port_remap(ph_nrf52840_port *p, volatile void *power_base, void *ram_base)
+{
+    uintptr_t ram = (uintptr_t)ram_base;
+
+    if (power_base == NULL || ram % PH_NRF52840_LARGE_SECTION != 0)
+        return -1;
+    p->power_base = (uintptr_t)power_base;
+    p->ram_base = ram;
+    return 0;
+}
+
+int ph_nrf52840_protect(ph_nrf52840_port *p, const void *lo, const void *hi)
+{
+    if ((uintptr_t)lo >= (uintptr_t)hi || p->nprotect >= PH_NRF52840_MAX_PROTECT)
+        return -1;
+    p->protect[p->nprotect].lo = (uintptr_t)lo;
+    p->protect[p->nprotect].hi = (uintptr_t)hi;
+    p->nprotect++;
+    return 0;
+}
+
+size_t ph_nrf52840_granule_at(const ph_nrf52840_port *p, const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+
+    if (a < p->ram_base || a - p->ram_base >= PH_NRF52840_RAM_SIZE)
+        return 0;
+    return a - p->ram_base < PH_NRF52840_LARGE_OFFSET ? PH_NRF52840_SMALL_SECTION
+                                                      : PH_NRF52840_LARGE_SECTION;
+}
+
+uint32_t ph_nrf52840_sections_off(const ph_nrf52840_port *p)
+{
+    return p->off;
+}
