@@ -65,6 +65,36 @@ uint32_t board_counter_insns_per_tick(void);
 struct ph_simgate;
 struct ph_simgate *board_simgate(void);
 
+/* ---- extensions (boards/README.md, "The board API") ----------------------- */
+
+/* Exit statuses the board itself uses (board_exit / QEMU's exit code).
+ * A firmware's own failures should use 1..63. */
+#define BOARD_EXIT_SIMGATE 98   /* the simulated gate saw a violation        */
+#define BOARD_EXIT_FAULT 99     /* CPU fault (HardFault, MemManage, abort...) */
+#define BOARD_EXIT_SIGNAL 128   /* + signal: abort() ends with 128 + SIGABRT */
+
+/* Nominal frequency of board_counter in Hz (25 MHz for SysTick/CMSDK timers
+ * on mps2; under -icount shift=0 one instruction takes 1 ns, so
+ * insns per tick = 1e9 / board_counter_hz() when that divides). */
+uint32_t board_counter_hz(void);
+
+/* Refused heap calls (ph_board_fault) since reset; the code and address of
+ * the last one go to *last_code / *last_addr when not NULL.  The board's
+ * ph_board_fault only counts them (the heap has already refused the call
+ * and changed nothing): a test that provokes bad frees checks the count. */
+unsigned long board_heap_faults(int *last_code, const void **last_addr);
+
+/* Attaches fn to interrupt `irq` (the NVIC's external interrupt number on
+ * Cortex-M, the GIC interrupt ID on Cortex-A) and enables it.  0, or
+ * negative for a number the board does not have. */
+int board_irq_attach(int irq, void (*fn)(void));
+
+/* Text to the console without stdio (safe in fault handlers and with the
+ * heap's lock held: no allocation). */
+void board_puts(const char *s);
+void board_put_hex(uint32_t v); /* "0x%08x" */
+void board_put_dec(uint32_t v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,7 @@ fail() {
     exit 1
 }
 
-for tool in arm-none-eabi-gcc arm-none-eabi-ar arm-none-eabi-size qemu-system-arm timeout; do
+for tool in arm-none-eabi-gcc arm-none-eabi-ar arm-none-eabi-size arm-none-eabi-nm qemu-system-arm timeout; do
     command -v "$tool" >/dev/null 2>&1 ||
         fail "$tool not found (run scripts/install-deps.sh: gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)"
 done
@@ -76,7 +76,7 @@ build() {
     local dir="$out/$variant"
     rm -rf "$dir"
     mkdir -p "$dir/core"
-    local -a inc=(-I"$root/core/include" -I"$here")
+    local -a inc=(-I"$root/core/include" -I"$here" -I"$root/boards/common")
     local src obj
     local -a core_objs=()
     for src in "$root"/core/src/*.c; do
@@ -90,9 +90,15 @@ build() {
     arm-none-eabi-ar rcs "$dir/libpageheap.a" "${core_objs[@]}" || return 1
     local -a defs=(-DPH_NEWLIB_COUNT_CALLS)
     [ "$variant" = nano ] && defs+=(-DPH_TEST_NANO)
-    for src in "$here/ph_newlib.c" "$here/test/mps2-an385-test-startup.c" "$here/test/$program.c"; do
+    # The board's start-up code (and the semihosting exit its default
+    # exception handler uses) with the test's board_init (rdimon console).
+    local -a objs=()
+    for src in "$here/ph_newlib.c" "$root/boards/common/cortex-m/startup.c" \
+               "$root/boards/common/semihost.c" "$here/test/board-rdimon.c" \
+               "$here/test/$program.c"; do
         arm-none-eabi-gcc "${cpu[@]}" "${specs[@]}" "${common[@]}" -std=gnu11 "${warn[@]}" \
             "${defs[@]}" "${inc[@]}" -c "$src" -o "$dir/$(basename "${src%.c}").o" || return 1
+        objs+=("$dir/$(basename "${src%.c}").o")
     done
     local -a extra=()
     [ "$variant" = nano ] && extra+=(-u _printf_float) # nano's printf has no %f unless asked
@@ -101,10 +107,9 @@ build() {
     # allocator member is ever needed.  -nostartfiles: the board's reset
     # handler replaces rdimon-crt0.
     arm-none-eabi-gcc "${cpu[@]}" "${specs[@]}" --specs=rdimon.specs -nostartfiles \
-        -T "$here/test/mps2-an385-test.ld" -Wl,--gc-sections \
+        -L "$root/linker" -T "$root/linker/mps2-an385.ld" -Wl,--gc-sections \
         -Wl,-Map="$dir/newlib-test.map" -Wl,--cref "${extra[@]}" \
-        "$dir/mps2-an385-test-startup.o" "$dir/$program.o" "$dir/ph_newlib.o" \
-        "$dir/libpageheap.a" -o "$dir/newlib-test.elf" || return 1
+        "${objs[@]}" "$dir/libpageheap.a" -o "$dir/newlib-test.elf" || return 1
 }
 
 # check_map VARIANT: the link-map checks.  Prints what it found.
@@ -198,9 +203,12 @@ for variant in full nano defaults; do
         continue
     fi
     arm-none-eabi-size "$out/$variant/newlib-test.elf" | sed 's/^/  size: /'
-    arm-none-eabi-size -A "$out/$variant/newlib-test.elf" |
-        awk '$1 == ".heap1" || $1 == ".heap2" { h = h " " $1 " " $2; n += $2 }
-             END { print "  size: (bss includes the heap regions," h ": " n " bytes)" }'
+    # The board's heap banks (linker/mps2-an385.ld), outside .bss.
+    arm-none-eabi-nm "$out/$variant/newlib-test.elf" |
+        awk '$3 ~ /^__ph_heap[0-9]_(start|end)$/ { a[$3] = $1 }
+             END { for (i = 0; i < 4; i++) if (("__ph_heap" i "_start") in a)
+                       printf "  size: heap bank %d: 0x%s..0x%s\n", i,
+                              a["__ph_heap" i "_start"], a["__ph_heap" i "_end"] }'
     arm-none-eabi-size "$out/$variant/ph_newlib.o" | tail -n 1 | sed 's/^/  size: /'
     echo "=== newlib ($variant): map check"
     check_map "$variant" || failed+=("$variant:map")

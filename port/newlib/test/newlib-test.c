@@ -28,19 +28,28 @@
 
 /* ---- the board's hooks of port/newlib ------------------------------------ */
 
-/* The heap regions of mps2-an385-test.ld. */
-extern char __ph_heap1_start[], __ph_heap1_end[];
-extern char __ph_heap2_start[], __ph_heap2_end[];
+/* The board's heap banks (linker/mps2-an385.ld): bank 0 is the SSRAM2/3
+ * after .bss, bank 1 the PSRAM.  The test carves its two regions out of
+ * them: 64 KiB at the start of bank 0 and 1 MiB at the start of bank 1. */
+extern char __ph_heap0_start[], __ph_heap1_start[];
+#define TEST_REGION1_BYTES (64u * 1024u)
+#define TEST_REGION2_BYTES (1024u * 1024u)
+static char *test_heap1_start, *test_heap1_end;
+static char *test_heap2_start, *test_heap2_end;
 
 /* Two banks: 64 KiB of SSRAM2 right after .bss and 1 MiB of PSRAM. */
 const ph_newlib_region *ph_board_regions(size_t *count)
 {
     static ph_newlib_region regions[2];
-    regions[0].start = __ph_heap1_start;
-    regions[0].end = __ph_heap1_end;
+    test_heap1_start = __ph_heap0_start;
+    test_heap1_end = __ph_heap0_start + TEST_REGION1_BYTES;
+    test_heap2_start = __ph_heap1_start;
+    test_heap2_end = __ph_heap1_start + TEST_REGION2_BYTES;
+    regions[0].start = test_heap1_start;
+    regions[0].end = test_heap1_end;
     regions[0].granule = 0;         /* always-on RAM */
-    regions[1].start = __ph_heap2_start;
-    regions[1].end = __ph_heap2_end;
+    regions[1].start = test_heap2_start;
+    regions[1].end = test_heap2_end;
     regions[1].granule = 64 * 1024; /* pretend power sections of 64 KiB */
     *count = 2;
     return regions;
@@ -178,7 +187,7 @@ static void test_names(void)
     free(NULL);
     unsigned char *p = malloc(100);
     CHECK(p != NULL && aligned(p, 8));
-    CHECK(in_range(p, __ph_heap1_start, __ph_heap1_end)); /* lowest region first */
+    CHECK(in_range(p, test_heap1_start, test_heap1_end)); /* lowest region first */
     size_t us = malloc_usable_size(p);
     CHECK(us >= 100);
     fill(p, us, 1); /* the whole usable size is ours */
@@ -267,7 +276,7 @@ static void test_names(void)
 
     /* both regions: a block larger than region 1 comes from region 2 */
     unsigned char *big = malloc(200 * 1024);
-    CHECK(big != NULL && in_range(big, __ph_heap2_start, __ph_heap2_end));
+    CHECK(big != NULL && in_range(big, test_heap2_start, test_heap2_end));
     if (big) {
         fill(big, 200 * 1024, 3);
         CHECK(verify(big, 200 * 1024, 3));
@@ -436,7 +445,7 @@ static void test_scavenge(void)
     ph_get_stats(h, &s0);
     CHECK(released > 0 && s0.granules_released > 0);
     unsigned char *big = malloc(300 * 1024); /* region 2, released granules */
-    CHECK(big != NULL && in_range(big, __ph_heap2_start, __ph_heap2_end));
+    CHECK(big != NULL && in_range(big, test_heap2_start, test_heap2_end));
     if (big) {
         fill(big, 300 * 1024, 9);
         CHECK(verify(big, 300 * 1024, 9));

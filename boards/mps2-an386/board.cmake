@@ -1,0 +1,12 @@
+# boards/mps2-an386/board.cmake: the board's facts (see boards/README.md).
+# The an385 board with a Cortex-M4 (FPU: hard float ABI): the same board.c
+# and memory map.  Keep each set() on one line (scripts/board.sh reads them).
+set(PH_BOARD_CPU cortex-m4)
+set(PH_BOARD_FLOAT_ABI hard)
+set(PH_BOARD_ARCH cortex-m)
+set(PH_BOARD_QEMU_MACHINE mps2-an386)
+set(PH_BOARD_QEMU_ARGS "")
+set(PH_BOARD_LINKER_SCRIPT ${PROJECT_SOURCE_DIR}/linker/mps2-an386.ld)
+set(PH_BOARD_SOURCES ${PROJECT_SOURCE_DIR}/boards/mps2-an385/board.c)
+set(PH_BOARD_DEFINES BOARD_NAME="mps2-an386" BOARD_CPU="cortex-m4")
+set(PH_BOARD_NUM_IRQS 32)

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# scripts/boards.sh: builds and tests every board under boards/ (each folder
+# with a board.cmake): configure + build (build/board-<board>) + ctest of
+# every QEMU_TEST firmware (hello, and the on-target suite, demo and
+# benchmark folders where they exist), through scripts/board.sh.
+#
+# Prints one summary line per board (tests passed/failed, seconds), the
+# failing tests' output, and the last line "boards.sh: N passed, M failed"
+# (boards); the exit status is non-zero when any board failed.
+#
+#   scripts/boards.sh [board...]        (default: every board)
+#
+# Environment: PH_JOBS (default 2), PH_BUILD_ROOT, PH_CMAKE_ARGS,
+# PH_CTEST_ARGS (passed to scripts/board.sh); logs in
+# build/logs/board-<board>.log.
+set -uo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$PH_ROOT" || exit 1
+
+if [ $# -gt 0 ]; then
+    boards=("$@")
+else
+    boards=()
+    for f in boards/*/board.cmake; do
+        [ -f "${f%board.cmake}CMakeLists.txt" ] || continue   # boards/common: no board
+        b="${f#boards/}"
+        boards+=("${b%/board.cmake}")
+    done
+fi
+
+for tool in cmake arm-none-eabi-gcc qemu-system-arm; do
+    command -v "$tool" >/dev/null 2>&1 ||
+        { echo "boards.sh: $tool not found (scripts/install-deps.sh installs it)"; exit 1; }
+done
+
+logdir="$PH_ROOT/build/logs"
+mkdir -p "$logdir"
+passed=0 failed=0
+summary=()
+t_all=$SECONDS
+for b in "${boards[@]}"; do
+    log="$logdir/board-$b.log"
+    t0=$SECONDS
+    echo "=== boards.sh: $b"
+    if bash "$PH_ROOT/scripts/board.sh" "$b" test >"$log" 2>&1; then
+        status=ok
+    else
+        status=FAILED
+    fi
+    secs=$((SECONDS - t0))
+    # ctest's own count, e.g. "100% tests passed, 0 tests failed out of 3"
+    counts="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -n 1)"
+    [ -n "$counts" ] || counts="no ctest summary (build or configure failed)"
+    line="$(printf '%-14s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
+    summary+=("$line")
+    echo "$line"
+    if [ "$status" = ok ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "--- boards.sh: $b: last 60 lines of $log"
+        tail -n 60 "$log"
+    fi
+done
+
+echo
+echo "=== boards.sh: summary ($((SECONDS - t_all)) s)"
+for line in "${summary[@]}"; do
+    echo "  $line"
+done
+echo "boards.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
