@@ -261,6 +261,15 @@ static inline bool expect_small(const ph_heap *h, size_t size)
     return c < PH_NCLASSES && ph_class_span_objects(h, c) != 0;
 }
 
+/* A small request of class c may be served as a page run of its own only
+ * when no span of that class fitted in the free pages before the call
+ * (core/src/ph_object.c, alloc_slow): the largest free run was shorter
+ * than the class's span. */
+static inline bool fallback_large_ok(const ph_heap *h, const ph_stats *before, unsigned c)
+{
+    return c < PH_NCLASSES && before->largest_free_run < ph_class_span_pages(h, c);
+}
+
 /* Usable bytes of ph_malloc(h, size) from the request's own class, or whole
  * pages. */
 static inline size_t expect_usable(const ph_heap *h, size_t size, size_t ps)

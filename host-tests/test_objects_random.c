@@ -405,20 +405,34 @@ static bool rh_alloc(rheap *R, int k, size_t size, size_t align, size_t n_elems)
         RFAIL(R, "%s = %p: not aligned", what, (void *)p);
     size_t u = ph_usable_size(&R->h, p), want;
     bool large, ok;
+    unsigned own;
+    rh_stats(R, &b);
     if (k == K_ALIGNED && align > PH_ALIGN) {
         unsigned c = align <= 64 ? aligned_class(&R->h, align, size) : PH_NCLASSES;
+        own = c;
         large = c == PH_NCLASSES;
         want = large ? round_up(size ? size : 1, R->ps) : ph_class_size(c);
         ok = u == want;
     } else {
+        own = ph_size_class(req);
         large = !expect_small(&R->h, req);
         want = expect_usable(&R->h, req, R->ps);
         ok = usable_ok(&R->h, req, R->ps, u);
     }
+    if (!large && b.large_objects == a.large_objects + 1) {
+        /* a small request served as a page run: only when no span of its
+         * class fitted in the free pages (core: alloc_slow) */
+        if (!fallback_large_ok(&R->h, &a, own))
+            RFAIL(R, "%s = %p: a page run although a span of %zu pages fitted (largest free "
+                     "run %zu)", what, (void *)p, ph_class_span_pages(&R->h, own),
+                  a.largest_free_run);
+        large = true;
+        want = round_up(req ? req : 1, R->ps);
+        ok = u == want;
+    }
     if (!ok || u < req)
         RFAIL(R, "%s = %p: usable size %zu, expected %zu%s", what, (void *)p, u, want,
               OBJ_BORROW ? " (or a class it may borrow)" : "");
-    rh_stats(R, &b);
     if (!large && u != want && (b.small_spans != a.small_spans || b.pages_free != a.pages_free))
         RFAIL(R, "%s = %p: served from a larger class (%zu bytes, own class %zu) but made a new "
                  "span: borrowing is only from spans with a free object", what, (void *)p, u,
@@ -600,15 +614,26 @@ static void rh_realloc(rheap *R)
         }
     } else {
         size_t want = expect_usable(&R->h, size, R->ps);
-        if (keeps ? u != o.usable : !usable_ok(&R->h, size, R->ps, u))
-            RFAIL(R, "%s: usable size %zu, expected %zu", what, u, keeps ? o.usable : want);
+        rh_stats(R, &b);
         large = !small_now;
+        if (small_now && q != o.p &&
+            b.large_objects == a.large_objects + 1 - (o.large ? 1u : 0u)) {
+            /* moved into a page run of its own: no span fitted */
+            if (!fallback_large_ok(&R->h, &a, ph_size_class(size)))
+                RFAIL(R, "%s: a page run although a span fitted", what);
+            large = true;
+            want = round_up(size ? size : 1, R->ps);
+            if (u != want)
+                RFAIL(R, "%s: usable size %zu, expected %zu", what, u, want);
+        } else if (keeps ? u != o.usable : !usable_ok(&R->h, size, R->ps, u)) {
+            RFAIL(R, "%s: usable size %zu, expected %zu", what, u, keeps ? o.usable : want);
+        }
         if ((uintptr_t)q % PH_ALIGN != 0 || (large && (uintptr_t)q % R->ps != 0))
             RFAIL(R, "%s: misaligned", what);
         /* in place when the class stays, or a page run shrinks */
         if (keeps && q != o.p)
             RFAIL(R, "%s: moved within its class", what);
-        if (!was_small && !small_now && u <= o.usable && q != o.p)
+        if (!was_small && !small_now && u <= o.usable && q != o.p && !large)
             RFAIL(R, "%s: a page run that shrinks moved", what);
         if (q == o.p && (was_small != small_now || (was_small && !keeps)))
             RFAIL(R, "%s: stayed in place but changed class", what);

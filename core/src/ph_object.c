@@ -35,8 +35,9 @@
  * freed goes back to the page allocator at once (no hidden cache), where
  * the scavenger can release it.
  *
- * Large objects (over PH_SMALL_MAX, or of a class with no span layout) are
- * page runs: page map PH_PM_LARGE on the first page, PH_PM_LARGE_MORE on the
+ * Large objects (over PH_SMALL_MAX, of a class with no span layout, or
+ * small ones when no span of their class fits in the free pages) are page
+ * runs: page map PH_PM_LARGE on the first page, PH_PM_LARGE_MORE on the
  * rest; their length is read back from the page map.
  */
 #include "ph_internal.h"
@@ -430,8 +431,15 @@ static unsigned borrow_class(const ph_heap *h, unsigned c)
  * held. */
 static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
 {
-    if (c < PH_NCLASSES && h->cls_[c].nobj != 0)
-        return small_alloc(h, borrow_class(h, c));
+    void *p;
+
+    if (c < PH_NCLASSES && h->cls_[c].nobj != 0) {
+        p = small_alloc(h, borrow_class(h, c));
+        if (p != NULL)
+            return p;
+        /* No room for a whole span (up to 16 pages): on a small or full
+         * heap the request may still fit in a page run of its own. */
+    }
     return large_alloc(h, size, 1);
 }
 
@@ -585,7 +593,7 @@ void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
                 break;
     if (align <= 64 && c < PH_NCLASSES)
         p = small_alloc(h, c);
-    else
+    if (p == NULL) /* a large request, or no room for a span */
         p = large_alloc(h, size, align);
     ph_unlock(h);
     return p;
