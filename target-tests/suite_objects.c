@@ -1,0 +1,1051 @@
+/*
+ * suite_objects.c: the object layer (ph_malloc and the rest) on target, on
+ * heaps of the suite's own in the static arena.
+ *
+ *   size-classes     ph_size_class / ph_class_size for every request size
+ *                    up to PH_SMALL_MAX (smallest class that fits, monotone,
+ *                    PH_ALIGN steps to 128 bytes, waste <= 1/8 past it),
+ *                    span layouts for several page sizes, and spans packed
+ *                    with exactly ph_class_span_objects objects and given
+ *                    back when empty.
+ *   objects-refusals every bad pointer given to ph_free, ph_realloc and
+ *                    ph_usable_size (foreign memory, metadata, gaps, page
+ *                    API runs, interior pointers, span headers, objects
+ *                    freed already): one fault with the right code and
+ *                    address, statistics, heap map and every live object's
+ *                    contents unchanged; out of memory changes nothing.
+ *   malloc-basics    malloc(0), free(NULL), usable sizes, alignment, calloc
+ *                    over dirty memory and its overflow, every realloc path,
+ *                    aligned_alloc for every power of two, page-run objects.
+ *   objects-random   random malloc / calloc / realloc / aligned_alloc /
+ *                    free with fill-and-verify, no overlap, page accounting
+ *                    after every operation, ph_check every few, bad frees,
+ *                    out-of-memory phases with full recovery, scavenges
+ *                    under the suite's simulated gate (calloc reads zero
+ *                    from re-acquired memory).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "suite.h"
+
+
+/* ---- what a request gets -------------------------------------------------- */
+
+static bool expect_small(const ph_heap *h, size_t size)
+{
+    unsigned c = ph_size_class(size);
+    return c < PH_NCLASSES && ph_class_span_objects(h, c) != 0;
+}
+
+/* A usable size ph_malloc(h, size) may give: the request's class or one of
+ * the PH_CLASS_BORROW classes above it, or whole pages for a page run. */
+static bool usable_ok(const ph_heap *h, size_t size, size_t ps, size_t u)
+{
+    if (!expect_small(h, size))
+        return u == align_up(size != 0 ? size : 1, ps);
+    unsigned c = ph_size_class(size);
+    for (unsigned d = 0; d <= PH_CLASS_BORROW && c + d < PH_NCLASSES; d++)
+        if (ph_class_span_objects(h, c + d) != 0 && u == ph_class_size(c + d))
+            return true;
+    return false;
+}
+
+/* Every page free, no span, no large object. */
+static void all_free_at(ph_heap *h, const char *file, int line)
+{
+    ph_stats s;
+    ph_get_stats(h, &s);
+    suite_checks++;
+    if (s.pages_free != s.pages_total || s.small_spans != 0 || s.small_span_pages != 0 ||
+        s.large_objects != 0 || s.large_pages != 0)
+        suite_fail(file, line, "not all free: %lu of %lu pages free, %lu spans, %lu large objects",
+                   (unsigned long)s.pages_free, (unsigned long)s.pages_total,
+                   (unsigned long)s.small_spans, (unsigned long)s.large_objects);
+    int rc = ph_check(h);
+    suite_checks++;
+    if (rc != PH_OK)
+        suite_fail(file, line, "ph_check = %d", rc);
+}
+#define ALL_FREE(h) all_free_at((h), __FILE__, __LINE__)
+
+/* One region of `pages` usable pages (about) at the start of the arena. */
+static bool one_region_heap(size_t ps, size_t bytes, size_t granule)
+{
+    uintptr_t base = align_up((uintptr_t)suite_arena, ps);
+    size_t avail = SUITE_ARENA_BYTES - (size_t)(base - (uintptr_t)suite_arena);
+    if (bytes > avail)
+        bytes = avail;
+    sport_init(&suite_port, granule, false);
+    SUITE_EQ(ph_init(&suite_heap, ps, &suite_port.port), PH_OK);
+    return ph_add_region(&suite_heap, (void *)base, bytes, granule) == PH_OK;
+}
+
+/* ========================================================================
+ * size-classes
+ * ====================================================================== */
+
+void group_size_classes(void)
+{
+    suite_group_begin("size-classes");
+    size_t prev = 0;
+    SUITE_CHECK(PH_NCLASSES > PH_CLASS_LINEAR);
+    SUITE_EQ(PH_ALIGN % 8, 0);
+    SUITE_CHECK(PH_ALIGN >= 2 * sizeof(void *));
+    for (unsigned c = 0; c < PH_NCLASSES; c++) {
+        size_t s = ph_class_size(c);
+        SUITE_CHECKF(s != 0 && s % PH_ALIGN == 0 && s > prev, "class %u: size %lu (previous %lu)",
+                     c, (unsigned long)s, (unsigned long)prev);
+        if (c < PH_CLASS_LINEAR)
+            SUITE_EQ(s, (c + 1) * PH_ALIGN);
+        if (s > 128) {
+            size_t worst = prev + 1; /* one byte over the class below */
+            SUITE_CHECKF((s - worst) * 8 <= worst, "class %u (%lu bytes) wastes over 1/8 of %lu",
+                         c, (unsigned long)s, (unsigned long)worst);
+        }
+        prev = s;
+    }
+    SUITE_EQ(ph_class_size(PH_CLASS_LINEAR - 1), 128);
+    SUITE_EQ(ph_class_size(PH_NCLASSES - 1), PH_SMALL_MAX);
+    unsigned last = 0;
+    for (size_t n = 0; n <= PH_SMALL_MAX; n++) {
+        unsigned c = ph_size_class(n);
+        suite_checks++;
+        if (c >= PH_NCLASSES || c < last || ph_class_size(c) < n ||
+            (c > 0 && ph_class_size(c - 1) >= n))
+            suite_fail(__FILE__, __LINE__, "ph_size_class(%lu) = %u (class size %lu, previous %u)",
+                       (unsigned long)n, c, (unsigned long)ph_class_size(c), last);
+        last = c;
+    }
+    static const size_t big[] = { PH_SMALL_MAX + 1, PH_SMALL_MAX + PH_ALIGN, 2 * PH_SMALL_MAX,
+                                  (size_t)1 << 31, SIZE_MAX / 2, SIZE_MAX - 1, SIZE_MAX };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        SUITE_EQ(ph_size_class(big[i]), PH_NCLASSES);
+
+    /* span layouts for several page sizes (ph_init only: no memory needed) */
+    static const size_t pss[] = { 64, 128, 256, 1024, 4096 };
+    unsigned layouts = 0;
+    for (size_t k = 0; k < sizeof pss / sizeof pss[0]; k++) {
+        SUITE_EQ(ph_init(&suite_heap, pss[k], NULL), PH_OK);
+        for (unsigned c = 0; c < PH_NCLASSES; c++) {
+            size_t pages = ph_class_span_pages(&suite_heap, c), nobj = ph_class_span_objects(&suite_heap, c);
+            SUITE_CHECKF(nobj <= PH_SPAN_MAX_OBJECTS && pages <= PH_SPAN_MAX_PAGES &&
+                             nobj * ph_class_size(c) < pages * pss[k] + (nobj == 0),
+                         "page %lu, class %u: %lu objects of %lu bytes in %lu pages",
+                         (unsigned long)pss[k], c, (unsigned long)nobj,
+                         (unsigned long)ph_class_size(c), (unsigned long)pages);
+            layouts++;
+        }
+        SUITE_EQ(ph_class_span_pages(&suite_heap, PH_NCLASSES), 0);
+        SUITE_EQ(ph_class_span_objects(&suite_heap, PH_NCLASSES), 0);
+        /* the smallest classes are never page runs */
+        SUITE_CHECK(ph_class_span_objects(&suite_heap, 0) > 0);
+    }
+
+    /* spans packed: exactly ph_class_span_objects objects per span, the
+     * next one opens a second span, all freed gives every page back (the
+     * objects are kept in a list threaded through themselves) */
+    unsigned packed = 0;
+    const size_t ps = SUITE_ARENA_BYTES >= 32u * 1024u ? 256 : 64;
+    if (one_region_heap(ps, SUITE_ARENA_BYTES, 0)) {
+        for (unsigned c = 0; c < PH_NCLASSES; c += 5) {
+            size_t nobj = ph_class_span_objects(&suite_heap, c), size = ph_class_size(c);
+            ph_stats st;
+            ph_get_stats(&suite_heap, &st);
+            if (nobj == 0 || 2 * ph_class_span_pages(&suite_heap, c) > st.largest_free_run)
+                continue;
+            void *list = NULL;
+            for (size_t i = 0; i <= nobj; i++) {
+                void **o = (void **)ph_malloc(&suite_heap, size);
+                SUITE_CHECKF(o != NULL, "class %u: object %lu", c, (unsigned long)i);
+                SUITE_EQ(ph_usable_size(&suite_heap, o), size);
+                *o = list;
+                list = o;
+                ph_get_stats(&suite_heap, &st);
+                SUITE_CHECKF(st.small_spans == (i < nobj ? 1u : 2u),
+                             "class %u (%lu bytes, %lu per span): %lu spans after %lu objects", c,
+                             (unsigned long)size, (unsigned long)nobj, (unsigned long)st.small_spans,
+                             (unsigned long)(i + 1));
+            }
+            ph_get_stats(&suite_heap, &st);
+            SUITE_EQ(st.small_span_pages, 2 * ph_class_span_pages(&suite_heap, c));
+            STATS_ACCOUNTING(&suite_heap, 0);
+            SUITE_HEAP_OK(&suite_heap);
+            while (list != NULL) {
+                void *next = *(void **)list;
+                ph_free(&suite_heap, list);
+                list = next;
+            }
+            ALL_FREE(&suite_heap);
+            packed++;
+        }
+        SUITE_EQ(suite_port.faults, 0);
+        SPORT_QUIET(&suite_port);
+    }
+    suite_group_end("%u classes, %u span layouts, %u classes packed at %lu-byte pages",
+                    (unsigned)PH_NCLASSES, layouts, packed, (unsigned long)ps);
+}
+
+/* ========================================================================
+ * objects-refusals
+ * ====================================================================== */
+
+#define NLIVE 16
+
+typedef struct olive {
+    char *p;
+    size_t usable;
+    uint32_t id;
+} olive;
+
+typedef struct ofix {
+    size_t ps;
+    ph_region_info A, B;
+    olive lv[NLIVE];
+    size_t nlive;
+    char *pg;            /* ph_page_alloc(2)                               */
+    char *s16[4];        /* class 16, one span                             */
+    char *m1, *m2;       /* 100 bytes: a span that also held f1            */
+    char *sm;            /* 700 bytes                                      */
+    char *L;             /* the smallest page-run object                   */
+    size_t lsize;
+    char *al64, *al1k;   /* aligned 64 (a class), 1024 (a page run)        */
+    char *lb;            /* a page run too big for A: in B                 */
+    char *f1;            /* freed, its span alive                          */
+    char *alone;         /* freed, its span given back                     */
+    char *fl;            /* freed page-run object                          */
+} ofix;
+
+static ofix of;
+
+#define OF_APAGES 72u
+#define OF_BPAGES 96u
+
+static size_t ofix_ps(void)
+{
+    return SUITE_ARENA_BYTES >= 48u * 1024u ? 128u : 64u;
+}
+
+static size_t ofix_bytes(void)
+{
+    size_t ps = ofix_ps();
+    return ps + (3 + OF_APAGES + 8 + 8 + OF_BPAGES + 8) * ps + 200;
+}
+
+static char *keep(char *p)
+{
+    SUITE_CHECK(p != NULL && of.nlive < NLIVE);
+    olive *l = &of.lv[of.nlive];
+    l->p = p;
+    l->usable = ph_usable_size(&suite_heap, p);
+    l->id = 100u + (uint32_t)of.nlive;
+    pat_fill(p, l->usable, l->id);
+    of.nlive++;
+    return p;
+}
+
+/* The smallest request that ph_malloc serves as a page run on this heap. */
+static size_t smallest_page_run(void)
+{
+    for (unsigned c = 0; c < PH_NCLASSES; c++)
+        if (ph_class_span_objects(&suite_heap, c) == 0)
+            return c > 0 ? ph_class_size(c - 1) + 1 : 1;
+    return PH_SMALL_MAX + 1;
+}
+
+static void ofix_open(void)
+{
+    memset(&of, 0, sizeof of);
+    const size_t ps = ofix_ps();
+    of.ps = ps;
+    char *buf = (char *)align_up((uintptr_t)suite_arena, ps);
+    memset(buf, 0x5A, ofix_bytes() - ps);
+    char *a = buf + 3 * ps + 40; /* unaligned */
+    size_t asz = (OF_APAGES + 8) * ps + 100;
+    char *b = a + asz + 7 * ps + 8; /* a gap */
+    size_t bsz = (OF_BPAGES + 8) * ps;
+    SUITE_CHECK(b + bsz <= (char *)suite_arena + SUITE_ARENA_BYTES);
+    sport_init(&suite_port, 0, false);
+    SUITE_EQ(ph_init(&suite_heap, ps, &suite_port.port), PH_OK);
+    SUITE_EQ(ph_add_region(&suite_heap, b, bsz, 0), PH_OK);
+    SUITE_EQ(ph_add_region(&suite_heap, a, asz, 0), PH_OK);
+    SUITE_EQ(ph_get_region(&suite_heap, 0, &of.A), PH_OK);
+    SUITE_EQ(ph_get_region(&suite_heap, 1, &of.B), PH_OK);
+    SUITE_PTR_EQ(of.A.raw_base, a);
+    SUITE_PTR_EQ(of.B.raw_base, b);
+    SUITE_CHECK(of.A.npages >= OF_APAGES && of.B.npages >= OF_BPAGES &&
+                of.B.npages > of.A.npages + 2);
+
+    of.pg = (char *)ph_page_alloc(&suite_heap, 2);
+    SUITE_PTR_EQ(of.pg, of.A.base);
+    pat_fill(of.pg, 2 * ps, 1);
+    for (int i = 0; i < 4; i++)
+        of.s16[i] = keep((char *)ph_malloc(&suite_heap, 16));
+    of.m1 = keep((char *)ph_malloc(&suite_heap, 100));
+    of.f1 = (char *)ph_malloc(&suite_heap, 100);
+    of.m2 = keep((char *)ph_malloc(&suite_heap, 100));
+    of.sm = keep((char *)ph_malloc(&suite_heap, 700));
+    of.alone = (char *)ph_malloc(&suite_heap, 1400);
+    of.lsize = smallest_page_run() + 3 * ps; /* a few pages */
+    of.L = keep((char *)ph_malloc(&suite_heap, of.lsize));
+    of.fl = (char *)ph_malloc(&suite_heap, of.lsize);
+    of.al64 = keep((char *)ph_aligned_alloc(&suite_heap, 64, 100));
+    of.al1k = keep((char *)ph_aligned_alloc(&suite_heap, 1024, 50));
+    of.lb = keep((char *)ph_malloc(&suite_heap, (of.A.npages + 1) * ps));
+    SUITE_CHECK(of.f1 != NULL && of.alone != NULL && of.fl != NULL);
+    ph_free(&suite_heap, of.f1);
+    ph_free(&suite_heap, of.alone);
+    ph_free(&suite_heap, of.fl);
+    SUITE_CHECK(in_range(of.lb, of.B.base, of.B.npages * ps));
+    SUITE_CHECK(in_range(of.L, of.A.base, of.A.npages * ps));
+    SUITE_CHECK((uintptr_t)of.L % ps == 0 && (uintptr_t)of.al1k % 1024 == 0);
+    SUITE_EQ(suite_port.faults, 0);
+    SUITE_HEAP_OK(&suite_heap);
+}
+
+typedef struct osnap {
+    snapshot s;
+    size_t usable[NLIVE];
+} osnap;
+
+static void osnap_take(osnap *s)
+{
+    snap_take(&suite_heap, &s->s);
+    for (size_t i = 0; i < of.nlive; i++)
+        s->usable[i] = ph_usable_size(&suite_heap, of.lv[i].p);
+}
+
+static void osnap_same(const osnap *s, size_t faults_delta, int line)
+{
+    snap_assert_same(&suite_heap, &s->s, faults_delta, __FILE__, line);
+    for (size_t i = 0; i < of.nlive; i++) {
+        const olive *l = &of.lv[i];
+        suite_checks++;
+        if (ph_usable_size(&suite_heap, l->p) != s->usable[i] || pat_find_bad(l->p, l->usable, l->id) != SIZE_MAX)
+            suite_fail(__FILE__, line, "live object %p (id %lu) changed", (void *)l->p,
+                       (unsigned long)l->id);
+    }
+    suite_checks++;
+    if (pat_find_bad(of.pg, 2 * of.ps, 1) != SIZE_MAX)
+        suite_fail(__FILE__, line, "the page API run changed");
+    sport_assert_quiet(&suite_port, __FILE__, line);
+}
+
+enum { OP_FREE, OP_REALLOC, OP_REALLOC0, OP_USABLE, NOPS };
+
+/* Every entry point on p is refused with `code`. */
+static void refused_at(const void *p, int code, const char *name, int line)
+{
+    for (int op = 0; op < NOPS; op++) {
+        osnap s;
+        unsigned long f0 = suite_port.faults;
+        void *q = NULL;
+        size_t u = 0;
+        osnap_take(&s);
+        void *bad = suite_opaque((void *)(uintptr_t)p);
+        switch (op) {
+        case OP_FREE:
+            ph_free(&suite_heap, bad);
+            break;
+        case OP_REALLOC:
+            q = ph_realloc(&suite_heap, bad, 32);
+            break;
+        case OP_REALLOC0:
+            q = ph_realloc(&suite_heap, bad, 0);
+            break;
+        default:
+            u = ph_usable_size(&suite_heap, bad);
+            break;
+        }
+        suite_checks++;
+        if (q != NULL || u != 0 || suite_port.faults != f0 + 1 || suite_port.last_code != code ||
+            suite_port.last_addr != p)
+            suite_fail(__FILE__, line,
+                       "%s (%p), call %d: returned %p / %lu, %lu faults, code %d (expected %d), address %p",
+                       name, p, op, q, (unsigned long)u, suite_port.faults - f0, suite_port.last_code, code,
+                       suite_port.last_addr);
+        osnap_same(&s, 1, line);
+    }
+}
+#define BAD(p, name) refused_at((p), PH_FAULT_BAD_POINTER, (name), __LINE__)
+#define DBL(p, name) refused_at((p), PH_FAULT_DOUBLE_FREE, (name), __LINE__)
+
+void group_objects_refusals(void)
+{
+    suite_group_begin("objects-refusals");
+    if (ofix_bytes() > SUITE_ARENA_BYTES) {
+        static char why[80];
+        snprintf(why, sizeof why, "its fixture needs %lu bytes, the arena has %lu",
+                 (unsigned long)ofix_bytes(), (unsigned long)SUITE_ARENA_BYTES);
+        suite_group_skip(why);
+        return;
+    }
+    ofix_open();
+    const size_t ps = of.ps;
+    static int a_static;
+    int a_local = 0;
+    char *alim = (char *)of.A.base + of.A.npages * ps;
+    char *blim = (char *)of.B.base + of.B.npages * ps;
+
+    /* foreign memory */
+    BAD(&a_local, "a stack variable");
+    BAD(&a_static, "a static variable");
+    BAD((void *)(uintptr_t)16, "address 16");
+    BAD((void *)(UINTPTR_MAX & ~(uintptr_t)15), "the top of the address space");
+    /* around and between the regions */
+    BAD((char *)of.A.raw_base - 16, "16 bytes below the heap");
+    BAD(of.A.raw_base, "A's raw base");
+    BAD(of.A.meta_base, "A's metadata");
+    BAD((char *)of.A.base - PH_ALIGN, "A's last metadata bytes");
+    BAD(alim, "the first byte past A's pages");
+    BAD((char *)of.A.raw_base + of.A.raw_size + 2 * ps, "the gap between A and B");
+    BAD(of.B.meta_base, "B's metadata");
+    BAD(blim, "the first byte past the heap");
+    BAD(blim + ps, "a page past the heap");
+    /* page API memory */
+    BAD(of.pg, "a ph_page_alloc run");
+    BAD(of.pg + ps, "a ph_page_alloc run + 1 page");
+    BAD(of.pg + PH_ALIGN, "a ph_page_alloc run + PH_ALIGN");
+    /* interior pointers */
+    BAD(of.s16[0] + 1, "16-byte object + 1");
+    BAD(of.s16[1] + 8, "16-byte object + 8");
+    BAD(of.s16[3] + 15, "16-byte object + 15");
+    BAD(of.m1 + 1, "100-byte object + 1");
+    BAD(of.m1 + PH_ALIGN, "100-byte object + PH_ALIGN");
+    BAD(of.m2 + ph_usable_size(&suite_heap, of.m2) - 1, "100-byte object's last byte");
+    BAD(of.sm + 1, "700-byte object + 1");
+    BAD(of.sm + 350, "700-byte object + 350");
+    BAD(of.al64 + 32, "aligned(64) object + 32");
+    size_t lu = ph_usable_size(&suite_heap, of.L);
+    BAD(of.L + 1, "page-run object + 1");
+    BAD(of.L + PH_ALIGN, "page-run object + PH_ALIGN");
+    BAD(of.L + ps, "page-run object's second page");
+    BAD(of.L + lu - ps, "page-run object's last page");
+    BAD(of.L + lu - 1, "page-run object's last byte");
+    BAD(of.al1k + 64, "aligned(1024) run + 64");
+    BAD(of.lb + 10 * ps, "page run in B, page 10");
+    /* span headers: where a class's span is one page, the page's start is
+     * the header (object 0 comes after it) */
+    {
+        char *const objs[3] = { of.s16[0], of.m1, of.sm };
+        for (int k = 0; k < 3; k++) {
+            unsigned c = ph_size_class(ph_usable_size(&suite_heap, objs[k]));
+            if (ph_class_span_pages(&suite_heap, c) != 1)
+                continue;
+            char *span = (char *)((uintptr_t)objs[k] & ~(uintptr_t)(ps - 1));
+            BAD(span, "a span header");
+            BAD(span + ps - 1, "a span's last byte");
+        }
+    }
+    /* already free */
+    DBL(of.f1, "a freed object, span alive");
+    DBL(of.alone, "a freed object whose span went back");
+    DBL(of.fl, "a freed page-run object");
+    DBL(of.fl + ps, "a freed page-run object's second page");
+    DBL(alim - ps, "a free page of A never allocated");
+    DBL(blim - ps, "B's last page, free");
+    const unsigned long refused = suite_port.faults;
+
+    /* out of memory: NULL, no fault, nothing changed */
+    {
+        osnap s;
+        osnap_take(&s);
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, (of.B.npages + 1) * ps), NULL);
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, SIZE_MAX), NULL);
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, SIZE_MAX - ps), NULL);
+        SUITE_PTR_EQ(ph_calloc(&suite_heap, suite_opaque_size(SIZE_MAX / 2), 3), NULL);
+        SUITE_PTR_EQ(ph_calloc(&suite_heap, suite_opaque_size(1u << 16), 1u << 16), NULL);
+        SUITE_PTR_EQ(ph_aligned_alloc(&suite_heap, 4096, (of.B.npages + 1) * ps), NULL);
+        SUITE_PTR_EQ(ph_realloc(&suite_heap, of.L, (of.B.npages + 1) * ps), NULL);
+        osnap_same(&s, 0, __LINE__);
+        SUITE_EQ(suite_port.faults, refused);
+        /* take every free page (a list threaded through them): then a
+         * small request fails too */
+        void *pages = NULL;
+        void **pg;
+        while ((pg = (void **)ph_page_alloc(&suite_heap, 1)) != NULL) {
+            *pg = pages;
+            pages = pg;
+        }
+        osnap_take(&s);
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, PH_SMALL_MAX), NULL);
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, 2 * ps), NULL);
+        osnap_same(&s, 0, __LINE__);
+        while (pages != NULL) {
+            void *next = *(void **)pages;
+            ph_page_free(&suite_heap, pages, 1);
+            pages = next;
+        }
+    }
+
+    /* a second free right after a good one, for every live object */
+    while (of.nlive > 0) {
+        size_t i = of.nlive / 2;
+        olive k = of.lv[i];
+        PAT_CHECK(k.p, k.usable, k.id);
+        ph_free(&suite_heap, k.p);
+        SUITE_HEAP_OK(&suite_heap);
+        of.lv[i] = of.lv[--of.nlive];
+        DBL(k.p, "an object freed twice");
+    }
+    ph_page_free(&suite_heap, of.pg, 2);
+    ALL_FREE(&suite_heap);
+    SPORT_QUIET(&suite_port);
+    suite_group_end("%lu refused calls on %lu pointers", suite_port.faults, refused / NOPS);
+}
+
+/* ========================================================================
+ * malloc-basics
+ * ====================================================================== */
+
+typedef struct bobj {
+    char *p;
+    size_t req, usable;
+    uint32_t id;
+} bobj;
+
+static bool overlaps(const bobj *o, size_t n, const char *p, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (o[i].p != NULL && p < o[i].p + o[i].usable && o[i].p < p + len)
+            return true;
+    return false;
+}
+
+static char *checked_malloc_at(size_t size, size_t *usable, int line)
+{
+    char *p = (char *)ph_malloc(&suite_heap, size);
+    suite_checks++;
+    if (p == NULL)
+        suite_fail(__FILE__, line, "ph_malloc(%lu) = NULL", (unsigned long)size);
+    size_t u = ph_usable_size(&suite_heap, p);
+    ph_stats st;
+    ph_get_stats(&suite_heap, &st);
+    suite_checks++;
+    if ((uintptr_t)p % PH_ALIGN != 0 || u < size || !usable_ok(&suite_heap, size, st.page_size, u) ||
+        sport_touches_released(&suite_port, p, u))
+        suite_fail(__FILE__, line, "ph_malloc(%lu) = %p, usable %lu", (unsigned long)size,
+                   (void *)p, (unsigned long)u);
+    if (usable != NULL)
+        *usable = u;
+    return p;
+}
+#define CHECKED_MALLOC(size, usable) checked_malloc_at((size), (usable), __LINE__)
+
+void group_malloc_basics(void)
+{
+    suite_group_begin("malloc-basics");
+    const size_t ps = SUITE_ARENA_BYTES >= 40u * 1024u ? 256u : 64u;
+    const size_t want = SUITE_ARENA_BYTES >= 40u * 1024u ? 32u * 1024u : SUITE_ARENA_BYTES - ps;
+    SUITE_CHECK(one_region_heap(ps, want, 4 * ps));
+    ph_stats a, b;
+    const size_t omax = SUITE_TABLE(160u, 512u);
+    bobj *o = (bobj *)suite_scratch(omax * sizeof *o);
+    size_t n = 0;
+
+    /* malloc(0): unique, freeable; free(NULL), usable_size(NULL) */
+    char *z[3];
+    for (int i = 0; i < 3; i++) {
+        z[i] = CHECKED_MALLOC(0, NULL);
+        for (int j = 0; j < i; j++)
+            SUITE_CHECK(z[i] != z[j]);
+    }
+    for (int i = 0; i < 3; i++)
+        ph_free(&suite_heap, z[i]);
+    ALL_FREE(&suite_heap);
+    ph_get_stats(&suite_heap, &a);
+    ph_free(&suite_heap, NULL);
+    SUITE_EQ(ph_usable_size(&suite_heap, NULL), 0);
+    ph_get_stats(&suite_heap, &b);
+    SUITE_CHECK(memcmp(&a, &b, sizeof a) == 0);
+    SUITE_EQ(suite_port.faults, 0);
+
+    /* sizes up to PH_SMALL_MAX and a few page runs, no overlap */
+    for (size_t sz = 1; sz <= PH_SMALL_MAX + 3 * ps && n < omax; sz += sz < 128 ? 7 : sz < 1024 ? 61 : 331) {
+        size_t u;
+        /* stop while a new span or page run surely fits */
+        ph_get_stats(&suite_heap, &a);
+        if (a.largest_free_run < PH_SPAN_MAX_PAGES + sz / ps + 1)
+            break;
+        char *p = CHECKED_MALLOC(sz, &u);
+        SUITE_CHECKF(!overlaps(o, n, p, u), "ph_malloc(%lu) = %p overlaps a live object",
+                     (unsigned long)sz, (void *)p);
+        o[n].p = p;
+        o[n].req = sz;
+        o[n].usable = u;
+        o[n].id = (uint32_t)n + 7u;
+        pat_fill(p, u, o[n].id);
+        n++;
+    }
+    STATS_ACCOUNTING(&suite_heap, 0);
+    SUITE_HEAP_OK(&suite_heap);
+    for (size_t i = 0; i < n; i += 2) { /* every other one, then the rest */
+        PAT_CHECK(o[i].p, o[i].usable, o[i].id);
+        ph_free(&suite_heap, o[i].p);
+    }
+    SUITE_HEAP_OK(&suite_heap);
+    for (size_t i = 1; i < n; i += 2) {
+        PAT_CHECK(o[i].p, o[i].usable, o[i].id);
+        ph_free(&suite_heap, o[i].p);
+    }
+    ALL_FREE(&suite_heap);
+    const size_t basics = n;
+
+    /* calloc over dirty memory; its overflow */
+    {
+        char *d = CHECKED_MALLOC(300, NULL);
+        memset(d, 0xFF, 300);
+        ph_free(&suite_heap, d);
+        char *c = (char *)ph_calloc(&suite_heap, 3, 100);
+        SUITE_CHECK(c != NULL);
+        SUITE_EQ(find_nonzero(c, 300), SIZE_MAX);
+        char *big = (char *)ph_malloc(&suite_heap, 3 * ps);
+        SUITE_CHECK(big != NULL);
+        memset(big, 0xEE, 3 * ps);
+        ph_free(&suite_heap, big);
+        char *cb = (char *)ph_calloc(&suite_heap, 3, ps);
+        SUITE_CHECK(cb != NULL);
+        SUITE_EQ(find_nonzero(cb, 3 * ps), SIZE_MAX);
+        ph_get_stats(&suite_heap, &a);
+        SUITE_PTR_EQ(ph_calloc(&suite_heap, suite_opaque_size(SIZE_MAX / 2 + 1), 2), NULL);
+        SUITE_PTR_EQ(ph_calloc(&suite_heap, suite_opaque_size(65537), 65537), NULL);
+        ph_get_stats(&suite_heap, &b);
+        SUITE_CHECK(memcmp(&a, &b, sizeof a) == 0);
+        ph_free(&suite_heap, c);
+        ph_free(&suite_heap, cb);
+        ALL_FREE(&suite_heap);
+    }
+
+    /* realloc: NULL, same class, grow (moves), shrink, page runs, 0 */
+    {
+        char *p = (char *)ph_realloc(&suite_heap, NULL, 100);
+        SUITE_CHECK(p != NULL);
+        SUITE_EQ(ph_usable_size(&suite_heap, p), ph_class_size(ph_size_class(100)));
+        ph_free(&suite_heap, p);
+        p = CHECKED_MALLOC(20, NULL);
+        pat_fill(p, 20, 1);
+        static const size_t same[] = { 24, 17, 21 };
+        for (size_t i = 0; i < 3; i++) {
+            if (ph_size_class(same[i]) != ph_size_class(20))
+                continue;
+            char *q = (char *)ph_realloc(&suite_heap, p, same[i]);
+            SUITE_PTR_EQ(q, p);
+            PAT_CHECK(q, 17, 1);
+        }
+        char *q = (char *)ph_realloc(&suite_heap, p, 1000); /* another class: moves */
+        SUITE_CHECK(q != NULL && q != p);
+        PAT_CHECK(q, 17, 1);
+        SUITE_EQ(ph_usable_size(&suite_heap, q), ph_class_size(ph_size_class(1000)));
+        pat_fill(q, 1000, 2);
+        char *r = (char *)ph_realloc(&suite_heap, q, 40); /* shrink to a small class: moves */
+        SUITE_CHECK(r != NULL);
+        PAT_CHECK(r, 40, 2);
+        /* a page run grows in place into the free pages after it */
+        char *L = CHECKED_MALLOC(PH_SMALL_MAX + 1, NULL);
+        pat_fill(L, PH_SMALL_MAX + 1, 3);
+        char *L2 = (char *)ph_realloc(&suite_heap, L, PH_SMALL_MAX + 2 * ps);
+        SUITE_PTR_EQ(L2, L);
+        PAT_CHECK(L2, PH_SMALL_MAX + 1, 3);
+        SUITE_EQ(ph_usable_size(&suite_heap, L2), align_up(PH_SMALL_MAX + 2 * ps, ps));
+        /* and shrinks in place */
+        char *L3 = (char *)ph_realloc(&suite_heap, L2, PH_SMALL_MAX + 1);
+        SUITE_PTR_EQ(L3, L);
+        PAT_CHECK(L3, PH_SMALL_MAX + 1, 3);
+        SUITE_EQ(ph_usable_size(&suite_heap, L3), align_up(PH_SMALL_MAX + 1, ps));
+        /* a failed realloc leaves the object alone */
+        ph_get_stats(&suite_heap, &a);
+        SUITE_PTR_EQ(ph_realloc(&suite_heap, L3, SIZE_MAX - 2 * ps), NULL);
+        ph_get_stats(&suite_heap, &b);
+        SUITE_CHECK(memcmp(&a, &b, sizeof a) == 0);
+        PAT_CHECK(L3, PH_SMALL_MAX + 1, 3);
+        /* realloc(p, 0): the smallest object */
+        char *s = (char *)ph_realloc(&suite_heap, r, 0);
+        SUITE_CHECK(s != NULL);
+        SUITE_EQ(ph_usable_size(&suite_heap, s), ph_class_size(0));
+        ph_free(&suite_heap, s);
+        ph_free(&suite_heap, L3);
+        SUITE_HEAP_OK(&suite_heap);
+        ALL_FREE(&suite_heap);
+    }
+
+    /* aligned_alloc: every power of two up to four pages */
+    unsigned aligned = 0;
+    for (size_t al = 1; al <= 4 * ps && 8 * al <= want / 4; al *= 2) {
+        static const size_t mult[] = { 0, 1, 2, 3 };
+        char *ap[8];
+        size_t na = 0;
+        for (size_t k = 0; k < 4; k++) {
+            size_t sz = mult[k] * al + (k == 3 ? 5 : 0);
+            char *p = (char *)ph_aligned_alloc(&suite_heap, al, sz);
+            SUITE_CHECKF(p != NULL, "ph_aligned_alloc(%lu, %lu) = NULL", (unsigned long)al,
+                         (unsigned long)sz);
+            size_t u = ph_usable_size(&suite_heap, p);
+            SUITE_CHECKF((uintptr_t)p % al == 0 && (uintptr_t)p % PH_ALIGN == 0 && u >= sz,
+                         "ph_aligned_alloc(%lu, %lu) = %p, usable %lu", (unsigned long)al,
+                         (unsigned long)sz, (void *)p, (unsigned long)u);
+            if (al > 64)
+                SUITE_CHECK((uintptr_t)p % ps == 0 && u == align_up(sz != 0 ? sz : 1, ps));
+            pat_fill(p, u, (uint32_t)(al + k));
+            ap[na++] = p;
+            aligned++;
+        }
+        STATS_ACCOUNTING(&suite_heap, 0);
+        SUITE_HEAP_OK(&suite_heap);
+        for (size_t k = 0; k < na; k++) {
+            PAT_CHECK(ap[k], ph_usable_size(&suite_heap, ap[k]), (uint32_t)(al + k));
+            ph_free(&suite_heap, ap[k]);
+        }
+        ALL_FREE(&suite_heap);
+    }
+    ph_get_stats(&suite_heap, &a);
+    static const size_t bad_align[] = { 0, 3, 5, 6, 12, 24, 48, 100, 4095, SIZE_MAX };
+    for (size_t i = 0; i < sizeof bad_align / sizeof bad_align[0]; i++)
+        SUITE_PTR_EQ(ph_aligned_alloc(&suite_heap, bad_align[i], 64), NULL);
+    SUITE_PTR_EQ(ph_aligned_alloc(&suite_heap, (size_t)1 << 31, 64), NULL);
+    ph_get_stats(&suite_heap, &b);
+    SUITE_CHECK(memcmp(&a, &b, sizeof a) == 0);
+
+    /* page-run objects are page aligned and counted (two, or one where the
+     * heap is small) */
+    {
+        ph_get_stats(&suite_heap, &a);
+        const size_t s1 = PH_SMALL_MAX + 1, s2 = 2 * PH_SMALL_MAX;
+        const size_t p1 = align_up(s1, ps) / ps, p2 = align_up(s2, ps) / ps;
+        const bool both = a.largest_free_run >= p1 + p2;
+        char *l1 = CHECKED_MALLOC(s1, NULL);
+        char *l2 = both ? CHECKED_MALLOC(s2, NULL) : NULL;
+        SUITE_CHECK((uintptr_t)l1 % ps == 0 && (uintptr_t)l2 % ps == 0);
+        ph_get_stats(&suite_heap, &a);
+        SUITE_EQ(a.large_objects, both ? 2 : 1);
+        SUITE_EQ(a.large_pages, p1 + (both ? p2 : 0));
+        STATS_ACCOUNTING(&suite_heap, 0);
+        ph_free(&suite_heap, l1);
+        ph_free(&suite_heap, l2);
+        ALL_FREE(&suite_heap);
+    }
+    /* out of memory: NULL, nothing changed */
+    ph_get_stats(&suite_heap, &a);
+    SUITE_PTR_EQ(ph_malloc(&suite_heap, (a.pages_total + 1) * ps), NULL);
+    SUITE_PTR_EQ(ph_malloc(&suite_heap, SIZE_MAX), NULL);
+    ph_get_stats(&suite_heap, &b);
+    SUITE_CHECK(memcmp(&a, &b, sizeof a) == 0);
+    SUITE_EQ(suite_port.faults, 0);
+    SPORT_QUIET(&suite_port);
+    suite_group_end("%lu sizes, %u aligned allocations", (unsigned long)basics, aligned);
+}
+
+/* ========================================================================
+ * objects-random
+ * ====================================================================== */
+
+#define OR_MAXR 3
+#define OR_LIVE SUITE_TABLE(96u, 1024u)
+
+typedef struct robj {
+    char *p;
+    size_t req, usable;
+    uint32_t id;
+} robj;
+
+static robj *ro; /* OR_LIVE entries, from the scratch area */
+static size_t nro;
+
+typedef struct ostats {
+    size_t malloc_, calloc_, realloc_, aligned, free_, null_, bad, oom, scav, calloc_acq, check;
+    size_t released;
+} ostats;
+
+static bool or_open(suite_rng *r, size_t *ps_out, size_t *heap_bytes)
+{
+    static const size_t pss[] = { 64, 128, 256, 512 };
+    size_t ps = pss[rng_below(r, 4)];
+    if (SUITE_ARENA_BYTES / ps < 64)
+        ps = 64;
+    size_t nr = rng_range(r, 1, OR_MAXR);
+    uintptr_t lo = align_up((uintptr_t)suite_arena, ps);
+    size_t avail = SUITE_ARENA_BYTES - (size_t)(lo - (uintptr_t)suite_arena);
+    size_t share = avail / nr;
+    uintptr_t at = lo;
+    uintptr_t base[OR_MAXR];
+    size_t size[OR_MAXR], gran[OR_MAXR], min_g = 0;
+    for (size_t i = 0; i < nr; i++) {
+        size_t gap = rng_below(r, (uint32_t)ps);
+        size_t sz = share - ps - rng_below(r, (uint32_t)(share / 4));
+        base[i] = at + gap;
+        size[i] = sz;
+        at += gap + sz;
+        /* a granule of 1..8 pages on two regions out of three */
+        gran[i] = rng_below(r, 3) != 0 ? ps << rng_below(r, 4) : 0;
+        if (gran[i] != 0 && (min_g == 0 || gran[i] < min_g))
+            min_g = gran[i];
+    }
+    sport_init(&suite_port, min_g, false);
+    SUITE_EQ(ph_init(&suite_heap, ps, &suite_port.port), PH_OK);
+    *heap_bytes = 0;
+    for (size_t i = nr; i-- > 0;) { /* highest first */
+        int rc = ph_add_region(&suite_heap, (void *)base[i], size[i], gran[i]);
+        SUITE_CHECKF(rc == PH_OK || rc == PH_ENOMEM, "ph_add_region = %d", rc);
+        if (rc == PH_OK)
+            *heap_bytes += size[i];
+    }
+    *ps_out = ps;
+    nro = 0;
+    return *heap_bytes != 0;
+}
+
+static size_t or_pick_size(suite_rng *r, size_t ps, size_t heap_bytes)
+{
+    uint32_t k = rng_below(r, 100);
+    if (k < 3)
+        return 0;
+    if (k < 55)
+        return 1 + rng_below(r, 128);
+    if (k < 85)
+        return 1 + rng_below(r, 1024);
+    if (k < 96)
+        return 1 + rng_below(r, PH_SMALL_MAX);
+    size_t max = heap_bytes / 8 > PH_SMALL_MAX + ps ? heap_bytes / 8 : PH_SMALL_MAX + ps;
+    return PH_SMALL_MAX + 1 + rng_below(r, (uint32_t)(max - PH_SMALL_MAX));
+}
+
+/* A new object: aligned, in the heap, no overlap, not in released memory. */
+static void or_add(char *p, size_t req, size_t align, uint32_t id, bool zeroed, size_t op)
+{
+    size_t u = ph_usable_size(&suite_heap, p);
+    SUITE_CHECKF((uintptr_t)p % PH_ALIGN == 0 && (uintptr_t)p % align == 0 && u >= req,
+                 "op %lu: %p (%lu bytes, align %lu): usable %lu", (unsigned long)op, (void *)p,
+                 (unsigned long)req, (unsigned long)align, (unsigned long)u);
+    SUITE_CHECKF(in_range(p, suite_arena, SUITE_ARENA_BYTES) &&
+                     in_range(p + u - 1, suite_arena, SUITE_ARENA_BYTES),
+                 "op %lu: %p is outside the arena", (unsigned long)op, (void *)p);
+    SUITE_CHECKF(!sport_touches_released(&suite_port, p, u), "op %lu: %p (%lu bytes) is released memory",
+                 (unsigned long)op, (void *)p, (unsigned long)u);
+    for (size_t i = 0; i < nro; i++)
+        SUITE_CHECKF(!(p < ro[i].p + ro[i].usable && ro[i].p < p + u),
+                     "op %lu: %p (+%lu) overlaps %p (+%lu)", (unsigned long)op, (void *)p,
+                     (unsigned long)u, (void *)ro[i].p, (unsigned long)ro[i].usable);
+    if (zeroed)
+        SUITE_CHECKF(find_nonzero(p, req) == SIZE_MAX, "op %lu: calloc(%lu) = %p is not zero",
+                     (unsigned long)op, (unsigned long)req, (void *)p);
+    ro[nro].p = p;
+    ro[nro].req = req;
+    ro[nro].usable = u;
+    ro[nro].id = id;
+    pat_fill(p, u, id);
+    nro++;
+}
+
+static void or_free(size_t i)
+{
+    PAT_CHECK(ro[i].p, ro[i].usable, ro[i].id);
+    unsigned long f0 = suite_port.faults;
+    ph_free(&suite_heap, ro[i].p);
+    SUITE_EQ(suite_port.faults, f0);
+    ro[i] = ro[--nro];
+}
+
+static void or_run(uint32_t seed, size_t ops, ostats *c)
+{
+    suite_rng r;
+    size_t ps, heap_bytes;
+    rng_seed(&r, seed);
+    if (!or_open(&r, &ps, &heap_bytes))
+        return;
+    uint32_t id = seed;
+    size_t target = heap_bytes / 3;
+    size_t live_bytes = 0;
+    for (size_t op = 0; op < ops; op++) {
+        uint32_t k = rng_below(&r, 1000);
+        ph_stats before;
+        ph_get_stats(&suite_heap, &before);
+        if (k < 8) {
+            /* scavenge, then a calloc that may land on re-acquired memory */
+            size_t got = ph_scavenge(&suite_heap, rng_pct(&r, 50) ? SIZE_MAX : ps << rng_below(&r, 5));
+            c->scav++;
+            c->released += got;
+            SUITE_HEAP_OK(&suite_heap);
+            if (nro < OR_LIVE) {
+                size_t sz = 1 + rng_below(&r, (uint32_t)(4 * ps));
+                unsigned long acq = suite_port.acquires;
+                char *p = (char *)ph_calloc(&suite_heap, 1, sz);
+                if (p != NULL) {
+                    or_add(p, sz, 1, ++id, true, op);
+                    live_bytes += ro[nro - 1].usable;
+                    c->calloc_acq += suite_port.acquires != acq;
+                }
+            }
+        } else if (k < 20 && nro > 0) {
+            /* a bad free: an interior pointer, or a second free */
+            size_t i = rng_below(&r, (uint32_t)nro);
+            unsigned long f0 = suite_port.faults;
+            if (rng_pct(&r, 50) && ro[i].usable > 1) {
+                char *bad = ro[i].p + 1 + rng_below(&r, (uint32_t)(ro[i].usable - 1));
+                snapshot s;
+                snap_take(&suite_heap, &s);
+                ph_free(&suite_heap, suite_opaque(bad));
+                SUITE_CHECKF(suite_port.faults == f0 + 1 && suite_port.last_code == PH_FAULT_BAD_POINTER &&
+                                 suite_port.last_addr == bad,
+                             "op %lu: interior pointer %p: %lu faults, code %d", (unsigned long)op,
+                             (void *)bad, suite_port.faults - f0, suite_port.last_code);
+                SNAP_SAME(&suite_heap, &s, 1);
+                c->bad++;
+            } else {
+                char *p = ro[i].p;
+                live_bytes -= ro[i].usable;
+                or_free(i);
+                snapshot s;
+                snap_take(&suite_heap, &s);
+                ph_free(&suite_heap, suite_opaque(p));
+                SUITE_CHECKF(suite_port.faults == f0 + 1 && suite_port.last_code == PH_FAULT_DOUBLE_FREE &&
+                                 suite_port.last_addr == p,
+                             "op %lu: double free of %p: %lu faults, code %d", (unsigned long)op,
+                             (void *)p, suite_port.faults - f0, suite_port.last_code);
+                SNAP_SAME(&suite_heap, &s, 1);
+                c->bad++;
+            }
+        } else if (k < 24) {
+            /* out of memory: allocate (descending sizes) until NULL, then
+             * free everything: every page must be free again */
+            size_t sz = heap_bytes / 4;
+            c->oom++;
+            while (sz >= 16 && nro < OR_LIVE) {
+                ph_stats a, b;
+                ph_get_stats(&suite_heap, &a);
+                char *p = (char *)ph_malloc(&suite_heap, sz);
+                if (p == NULL) {
+                    ph_get_stats(&suite_heap, &b);
+                    SUITE_CHECKF(memcmp(&a, &b, sizeof a) == 0,
+                                 "op %lu: a failed ph_malloc(%lu) changed the statistics",
+                                 (unsigned long)op, (unsigned long)sz);
+                    c->null_++;
+                    sz /= 2;
+                    continue;
+                }
+                or_add(p, sz, 1, ++id, false, op);
+            }
+            STATS_ACCOUNTING(&suite_heap, 0);
+            SUITE_HEAP_OK(&suite_heap);
+            while (nro > 0)
+                or_free(nro - 1);
+            live_bytes = 0;
+            ALL_FREE(&suite_heap);
+        } else if (nro > 0 && (nro == OR_LIVE || (live_bytes > target ? k < 600 : k < 380))) {
+            size_t i = rng_below(&r, (uint32_t)nro);
+            if (rng_pct(&r, 25)) {
+                /* realloc: contents kept up to the smaller size */
+                size_t sz = or_pick_size(&r, ps, heap_bytes);
+                PAT_CHECK(ro[i].p, ro[i].usable, ro[i].id);
+                char *q = (char *)ph_realloc(&suite_heap, ro[i].p, sz);
+                c->realloc_++;
+                if (q == NULL) {
+                    ph_stats b;
+                    ph_get_stats(&suite_heap, &b);
+                    SUITE_CHECK(memcmp(&before, &b, sizeof b) == 0);
+                    PAT_CHECK(ro[i].p, ro[i].usable, ro[i].id);
+                    c->null_++;
+                } else {
+                    size_t keep = sz < ro[i].usable ? sz : ro[i].usable;
+                    PAT_CHECK(q, keep, ro[i].id);
+                    live_bytes -= ro[i].usable;
+                    ro[i] = ro[--nro];
+                    or_add(q, sz, 1, ++id, false, op);
+                    live_bytes += ro[nro - 1].usable;
+                }
+            } else {
+                live_bytes -= ro[i].usable;
+                or_free(i);
+                c->free_++;
+            }
+        } else if (nro < OR_LIVE) {
+            uint32_t kind = rng_below(&r, 100);
+            size_t sz = or_pick_size(&r, ps, heap_bytes);
+            size_t align = 1;
+            char *p;
+            bool zero = false;
+            if (kind < 70) {
+                p = (char *)ph_malloc(&suite_heap, sz);
+                c->malloc_++;
+            } else if (kind < 85) {
+                p = (char *)ph_calloc(&suite_heap, 1, sz);
+                zero = true;
+                c->calloc_++;
+            } else {
+                align = (size_t)8 << rng_below(&r, 8); /* 8 .. 1024 */
+                p = (char *)ph_aligned_alloc(&suite_heap, align, sz);
+                c->aligned++;
+            }
+            if (p == NULL) {
+                ph_stats b;
+                ph_get_stats(&suite_heap, &b);
+                SUITE_CHECKF(memcmp(&before, &b, sizeof b) == 0,
+                             "op %lu: a failed allocation of %lu changed the statistics",
+                             (unsigned long)op, (unsigned long)sz);
+                c->null_++;
+            } else {
+                if (align == 1)
+                    SUITE_CHECKF(usable_ok(&suite_heap, sz, ps, ph_usable_size(&suite_heap, p)),
+                                 "op %lu: %lu bytes got usable %lu", (unsigned long)op,
+                                 (unsigned long)sz, (unsigned long)ph_usable_size(&suite_heap, p));
+                or_add(p, sz, align, ++id, zero, op);
+                live_bytes += ro[nro - 1].usable;
+            }
+        }
+        STATS_ACCOUNTING(&suite_heap, 0);
+        if (op < 100 || op % 8 == 0) {
+            SUITE_HEAP_OK(&suite_heap);
+            SPORT_QUIET(&suite_port);
+            c->check++;
+        }
+        if (op % 256 == 255)
+            for (size_t i = 0; i < nro; i++)
+                PAT_CHECK(ro[i].p, ro[i].usable, ro[i].id);
+    }
+    while (nro > 0)
+        or_free(nro - 1);
+    ALL_FREE(&suite_heap);
+    /* everything releasable goes; a calloc then comes from re-acquired
+     * memory and reads zero */
+    ph_stats st;
+    ph_scavenge(&suite_heap, SIZE_MAX);
+    ph_get_stats(&suite_heap, &st);
+    SUITE_EQ(st.pages_released * ps, sport_released_bytes(&suite_port));
+    if (st.pages_released != 0) {
+        /* first fit may serve retained pages first: take memory until a
+         * calloc had to acquire */
+        unsigned long acq = suite_port.acquires;
+        size_t sz = heap_bytes / 48 > 4 * ps ? heap_bytes / 48 : 4 * ps;
+        while (suite_port.acquires == acq && nro < OR_LIVE) {
+            char *p = (char *)ph_calloc(&suite_heap, 1, sz);
+            if (p == NULL)
+                break;
+            or_add(p, sz, 1, ++id, true, ops);
+        }
+        SUITE_CHECKF(suite_port.acquires > acq, "no calloc re-acquired released memory (%lu objects)",
+                     (unsigned long)nro);
+        c->calloc_acq++;
+        while (nro > 0)
+            or_free(nro - 1);
+        ALL_FREE(&suite_heap);
+    }
+    SUITE_HEAP_OK(&suite_heap);
+    SPORT_QUIET(&suite_port);
+    c->check++;
+}
+
+void group_objects_random(void)
+{
+    ostats c;
+    const size_t runs = 5;
+    memset(&c, 0, sizeof c);
+    suite_group_begin("objects-random");
+    ro = (robj *)suite_scratch(OR_LIVE * sizeof *ro);
+    for (size_t i = 0; i < runs; i++)
+        or_run(SUITE_SEED * (uint32_t)(7 + 2 * i) + 0x0B1Eu, SUITE_OPS(3000), &c);
+    SUITE_CHECK(c.malloc_ > 0 && c.free_ > 0);
+    suite_group_end("%lu runs: %lu malloc, %lu calloc, %lu realloc, %lu aligned, %lu free, %lu NULL, "
+                    "%lu refused, %lu OOM phases, %lu scavenges (%lu bytes), %lu callocs re-acquired",
+                    (unsigned long)runs, (unsigned long)c.malloc_, (unsigned long)c.calloc_,
+                    (unsigned long)c.realloc_, (unsigned long)c.aligned, (unsigned long)c.free_,
+                    (unsigned long)c.null_, (unsigned long)c.bad, (unsigned long)c.oom,
+                    (unsigned long)c.scav, (unsigned long)c.released, (unsigned long)c.calloc_acq);
+}
