@@ -982,10 +982,25 @@ static void or_run(uint32_t seed, size_t ops, ostats *c)
                              (unsigned long)op, (unsigned long)sz);
                 c->null_++;
             } else {
-                if (align == 1)
-                    SUITE_CHECKF(usable_ok(&suite_heap, sz, ps, ph_usable_size(&suite_heap, p)),
+                ph_stats b;
+                size_t u = ph_usable_size(&suite_heap, p);
+                unsigned own = ph_size_class(sz);
+                ph_get_stats(&suite_heap, &b);
+                if (align == 1 && expect_small(&suite_heap, sz) &&
+                    b.large_objects == before.large_objects + 1) {
+                    /* no span of its class fitted in the free pages: a
+                     * page run of its own (core: alloc_slow) */
+                    SUITE_CHECKF(before.largest_free_run < ph_class_span_pages(&suite_heap, own),
+                                 "op %lu: %lu bytes got a page run although a span fitted",
+                                 (unsigned long)op, (unsigned long)sz);
+                    SUITE_CHECKF(u == align_up(sz != 0 ? sz : 1, ps) && (uintptr_t)p % ps == 0,
+                                 "op %lu: %lu bytes as a page run got usable %lu",
+                                 (unsigned long)op, (unsigned long)sz, (unsigned long)u);
+                } else if (align == 1) {
+                    SUITE_CHECKF(usable_ok(&suite_heap, sz, ps, u),
                                  "op %lu: %lu bytes got usable %lu", (unsigned long)op,
-                                 (unsigned long)sz, (unsigned long)ph_usable_size(&suite_heap, p));
+                                 (unsigned long)sz, (unsigned long)u);
+                }
                 or_add(p, sz, align, ++id, zero, op);
                 live_bytes += ro[nro - 1].usable;
             }
