@@ -90,24 +90,11 @@
 #include <sys/mman.h>
 
 #include "bench_callgrind.h"
+#include "bench_util.h"
 
 #define CALIBRATION_CALLS 1000u
 
-/* ---- random numbers: splitmix64, as page_bench ---- */
-
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(uint64_t *state, size_t n)
-{
-    __extension__ typedef unsigned __int128 u128;
-    return (size_t)(((u128)rng_next(state) * n) >> 64);
-}
+/* ---- random numbers: splitmix64 (bench_util.h), and: ---- */
 
 /* Uniform in [0, 1). */
 static double rng_unit(uint64_t *state)

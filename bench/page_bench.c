@@ -49,28 +49,12 @@
 #include <sys/mman.h>
 
 #include "bench_callgrind.h"
+#include "bench_util.h"
 
 #define PAGE_SIZE 4096u       /* the x86-64 page                  */
 #define MAX_REQUEST_PAGES 64u /* requests are uniform in 1..64 pages      */
 #define FILL_PERCENT 75u      /* the heap is held near this fill          */
 #define CALIBRATION_CALLS 1000u
-
-/* ---- random numbers: splitmix64, reproducible everywhere ---- */
-
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n) (Lemire's multiply; the bias is below 2^-40). */
-static size_t rng_below(uint64_t *state, size_t n)
-{
-    __extension__ typedef unsigned __int128 u128;
-    return (size_t)(((u128)rng_next(state) * n) >> 64);
-}
 
 /* ---- measured wrappers (perop mode) ----
  *

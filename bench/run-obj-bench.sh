@@ -58,19 +58,9 @@
 # mimalloc"), PH_JOBS (2), PH_OBJ_BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-BIN=$1/bench/obj_bench
-if [ ! -x "$BIN" ]; then
-    echo "$0: $BIN not found; build the project first" >&2
-    exit 2
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/obj_bench
-for tool in valgrind callgrind_annotate awk sort; do
-    command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_setup obj_bench $# "${1:-}" valgrind callgrind_annotate awk sort
 
 SEED=${PH_OBJ_BENCH_SEED:-1}
 JOBS=${PH_JOBS:-2}

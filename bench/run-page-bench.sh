@@ -51,19 +51,9 @@
 # PH_BENCH_SEED (1), PH_BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-BIN=$1/bench/page_bench
-if [ ! -x "$BIN" ]; then
-    echo "$0: $BIN not found; build the project first" >&2
-    exit 2
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/page_bench
-for tool in valgrind callgrind_annotate awk sort; do
-    command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_setup page_bench $# "${1:-}" valgrind callgrind_annotate awk sort
 
 OPS=${PH_BENCH_OPS:-1000000}
 SEED=${PH_BENCH_SEED:-1}

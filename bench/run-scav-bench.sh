@@ -44,19 +44,9 @@
 # (1), PH_SCAV_BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-BIN=$1/bench/scav_bench
-if [ ! -x "$BIN" ]; then
-    echo "$0: $BIN not found; build the project first" >&2
-    exit 2
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/scav_bench
-for tool in valgrind callgrind_annotate awk sort paste; do
-    command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_setup scav_bench $# "${1:-}" valgrind callgrind_annotate awk sort paste
 OPS=${PH_SCAV_BENCH_OPS:-100000}
 SEED=${PH_SCAV_BENCH_SEED:-1}
 

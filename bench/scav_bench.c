@@ -55,6 +55,7 @@
 #include <sys/mman.h>
 
 #include "bench_callgrind.h"
+#include "bench_util.h"
 
 #define PAGE_SIZE 4096u
 #define HEAP_PAGES 262144u   /* 1 GiB of 4 KiB pages */
@@ -63,22 +64,6 @@
 #define LOW_PERCENT 40u      /* the churn's quiet phases                 */
 #define PHASE_OPS 25000u     /* churn operations per phase              */
 #define CALIBRATION_CALLS 1000u
-
-/* ---- random numbers: splitmix64 ---- */
-
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(uint64_t *state, size_t n)
-{
-    __extension__ typedef unsigned __int128 u128;
-    return (size_t)(((u128)rng_next(state) * n) >> 64);
-}
 
 /* ---- the port: hooks that do nothing ---- */
 

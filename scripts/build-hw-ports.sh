@@ -5,8 +5,9 @@
 #   (a) cross build, warnings as errors, for each port's real CPU:
 #         nrf52840  -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
 #         rp2040    -mcpu=cortex-m0plus -mthumb
-#       the core (core/src/*.c, as libpageheap.a), the port at -Os and -O2,
-#       and the port's example firmware (example/main.c + its linker script,
+#       the core (core/src/*.c, as libpageheap.a), the port (with the
+#       code it shares, port/common/ph_hwgate.c) at -Os and -O2, and the
+#       port's example firmware (example/main.c + its linker script,
 #       -nostdlib, libgcc only), linked; prints arm-none-eabi-size of the
 #       port object, the core library and the firmware.  Nothing is run.
 #   (b) host unit tests of the register logic (port/<chip>/test/*.c) with
@@ -35,7 +36,7 @@ fail() {
     failed+=("$1")
 }
 
-for tool in arm-none-eabi-gcc arm-none-eabi-ar arm-none-eabi-size arm-none-eabi-nm gcc; do
+for tool in arm-none-eabi-gcc arm-none-eabi-ar arm-none-eabi-ld arm-none-eabi-size arm-none-eabi-nm gcc; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "build-hw-ports.sh: $tool not found (scripts/install-deps.sh installs gcc-arm-none-eabi and gcc)"
         echo "build-hw-ports.sh: FAILED"
@@ -52,6 +53,10 @@ strict=(-std=c11 -Wall -Wextra -Werror -Wpedantic
         -Wundef -Wwrite-strings -Wnull-dereference
         -Wdouble-promotion -Wvla)
 core_inc=(-I"$PH_ROOT/core/include" -I"$PH_ROOT/core/src")
+# What port/nrf52840 and port/rp2040 share (port/common/ph_hwgate.[ch]; its
+# PRIMASK steps are port/cortex-m's).
+gate_src="$PH_ROOT/port/common/ph_hwgate.c"
+gate_inc=(-I"$PH_ROOT/port/common" -I"$PH_ROOT/port/cortex-m")
 # Freestanding: GCC must not turn the copy/zero loops into memcpy/memset.
 free=(-ffreestanding -fno-tree-loop-distribute-patterns -ffunction-sections -fdata-sections)
 
@@ -83,13 +88,23 @@ cross_build() {
         objs+=("$o")
     done
     run "$log" arm-none-eabi-ar rcs "$dir/libpageheap.a" "${objs[@]}" || return 1
-    # The port at -O2 too: some warnings only show at one level.
-    run "$log" arm-none-eabi-gcc "${cpu[@]}" -O2 "${free[@]}" "${strict[@]}" -I"$PH_ROOT/core/include" \
-        -c "$src/ph_port_$name.c" -o "$dir/ph_port_$name-O2.o" || return 1
+    # The port (and the shared gate code) at -O2 too: some warnings only
+    # show at one level.
+    local port_src
+    for port_src in "$src/ph_port_$name.c" "$gate_src"; do
+        run "$log" arm-none-eabi-gcc "${cpu[@]}" -O2 "${free[@]}" "${strict[@]}" -I"$PH_ROOT/core/include" \
+            "${gate_inc[@]}" -c "$port_src" -o "$dir/$(basename "$port_src" .c)-O2.o" || return 1
+    done
     run "$log" arm-none-eabi-gcc "${cpu[@]}" -Os -g "${free[@]}" "${strict[@]}" -I"$PH_ROOT/core/include" \
-        -c "$src/ph_port_$name.c" -o "$dir/ph_port_$name.o" || return 1
+        "${gate_inc[@]}" -c "$src/ph_port_$name.c" -o "$dir/ph_port_$name-only.o" || return 1
     run "$log" arm-none-eabi-gcc "${cpu[@]}" -Os -g "${free[@]}" "${strict[@]}" -I"$PH_ROOT/core/include" \
-        -I"$src" -c "$src/example/main.c" -o "$dir/main.o" || return 1
+        "${gate_inc[@]}" -c "$gate_src" -o "$dir/ph_hwgate.o" || return 1
+    # The port object: the port and the gate code it uses, as one.
+    run "$log" arm-none-eabi-ld -r "$dir/ph_port_$name-only.o" "$dir/ph_hwgate.o" \
+        -o "$dir/ph_port_$name.o" || return 1
+    run "$log" arm-none-eabi-gcc "${cpu[@]}" -Os -g "${free[@]}" "${strict[@]}" -I"$PH_ROOT/core/include" \
+        "${gate_inc[@]}" -I"$PH_ROOT/port/common/example" -I"$src" -c "$src/example/main.c" \
+        -o "$dir/main.o" || return 1
     run "$log" arm-none-eabi-gcc "${cpu[@]}" -nostdlib -T "$src/example/$name-example.ld" \
         -Wl,--gc-sections -Wl,-Map="$dir/$name-example.map" -Wl,--fatal-warnings \
         "$dir/main.o" "$dir/ph_port_$name.o" "$dir/libpageheap.a" -lgcc \
@@ -101,7 +116,7 @@ cross_build() {
         echo "      the port needs symbols from outside: $ext"
         return 1
     fi
-    echo "    port object (-Os):"
+    echo "    port object (-Os, with port/common/ph_hwgate.c):"
     arm-none-eabi-size "$dir/ph_port_$name.o" | sed "s|$out/||; s/^/      /"
     echo "    core library (-Os, totals):"
     arm-none-eabi-size -t "$dir/libpageheap.a" | tail -n 1 | sed 's/(TOTALS)/libpageheap.a (TOTALS)/; s/^/      /'
@@ -129,8 +144,7 @@ host_test() {
     local name="$1" layout="$2"; shift 2
     local -a defs=("$@")
     local dir="$out/host-$layout" src="$PH_ROOT/port/$name"
-    local log="$dir/$name.log" upper objs=()
-    upper="$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+    local log="$dir/$name.log" objs=()
     mkdir -p "$dir/$name"
     : >"$log"
     for f in "$PH_ROOT"/core/src/*.c; do
@@ -138,11 +152,14 @@ host_test() {
             "${strict[@]}" "${core_inc[@]}" -c "$f" -o "$dir/$name/$(basename "$f" .c).o" || return 1
         objs+=("$dir/$name/$(basename "$f" .c).o")
     done
-    run "$log" gcc -O1 -g "${san[@]}" "${defs[@]}" "${strict[@]}" "-DPH_${upper}_MMIO_TRACE" \
-        -I"$PH_ROOT/core/include" -c "$src/ph_port_$name.c" -o "$dir/$name/port.o" || return 1
+    run "$log" gcc -O1 -g "${san[@]}" "${defs[@]}" "${strict[@]}" -DPH_HWGATE_MMIO_TRACE \
+        -I"$PH_ROOT/core/include" "${gate_inc[@]}" -c "$src/ph_port_$name.c" -o "$dir/$name/port.o" || return 1
+    run "$log" gcc -O1 -g "${san[@]}" "${defs[@]}" "${strict[@]}" -DPH_HWGATE_MMIO_TRACE \
+        -I"$PH_ROOT/core/include" "${gate_inc[@]}" -c "$gate_src" -o "$dir/$name/gate.o" || return 1
     run "$log" gcc -std=c11 -O1 -g "${san[@]}" "${defs[@]}" -Wall -Wextra -Werror -Wshadow \
-        -I"$PH_ROOT/core/include" -I"$src" -c "$src/test/test_$name.c" -o "$dir/$name/test.o" || return 1
-    run "$log" gcc "${san[@]}" "${objs[@]}" "$dir/$name/port.o" "$dir/$name/test.o" \
+        -I"$PH_ROOT/core/include" "${gate_inc[@]}" -I"$PH_ROOT/port/common/test" -I"$src" \
+        -c "$src/test/test_$name.c" -o "$dir/$name/test.o" || return 1
+    run "$log" gcc "${san[@]}" "${objs[@]}" "$dir/$name/port.o" "$dir/$name/gate.o" "$dir/$name/test.o" \
         -o "$dir/test_$name" || return 1
     printf '    %-10s %-28s ' "$name" "($layout)"
     if ! "$dir/test_$name" 2>"$dir/$name.err"; then

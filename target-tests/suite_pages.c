@@ -1,17 +1,17 @@
 /*
  * suite_pages.c: the page allocator on target.
  *
- *   pages-table     tables of heap states (host-tests/test_pages_table.c's
- *                   cases, with page sizes small enough for a board): the
- *                   regions (usable pages, gaps, add order), the pages in
- *                   use before, allocations with the address each must
- *                   return, frees, and the page map afterwards.  Runs
- *                   straddle chunk and tree-level boundaries; exact
- *                   exhaustion; touching regions.  After every step
- *                   ph_check, pages_free and largest_free_run against the
- *                   expected map; at the end the ph_walk map.  A case whose
- *                   regions do not fit in the board's arena is skipped (and
- *                   counted).
+ *   pages-table     tables of heap states (ref/page_cases.h, shared
+ *                   with host-tests/test_pages_table.c; page sizes small
+ *                   enough for a board): the regions (usable pages, gaps,
+ *                   add order), the pages in use before, allocations with
+ *                   the address each must return, frees, and the page map
+ *                   afterwards.  Runs straddle chunk and tree-level
+ *                   boundaries; exact exhaustion; touching regions.  After
+ *                   every step ph_check, pages_free and largest_free_run
+ *                   against the expected map; at the end the ph_walk map.
+ *                   A case whose regions do not fit in the board's arena is
+ *                   skipped (and counted).
  *   pages-refusals  every refused page call (API.md Set-up and Pages):
  *                   exactly one fault with the right code and address, and
  *                   every statistic and the heap map unchanged; refused
@@ -34,271 +34,36 @@
 #include "suite.h"
 
 #define W SUITE_W
+#include "page_cases.h"
 
 
 /* ========================================================================
  * pages-table
  * ====================================================================== */
 
-#define MAXR 8
-#define MAXB 12
-#define MAXS 24
-
-enum { OP_END = 0, OP_ALLOC, OP_FREE };
-
-typedef struct tstep {
-    int op;
-    size_t n;
-    int region; /* -1: the allocation must fail */
-    size_t page;
-} tstep;
-
-typedef struct trange {
-    int region;
-    size_t page, n; /* n == 0 ends the list */
-} trange;
-
-typedef struct tcase {
-    const char *name;
-    size_t page_size;
-    size_t pages[MAXR]; /* usable pages per region, address order; 0 ends */
-    size_t gap[MAXR];   /* unused pages after region i                     */
-    int order[MAXR];    /* add order (all zero: address order)             */
-    trange before[MAXB];
-    tstep steps[MAXS];
-    trange after[MAXB];
-    size_t free_after;
-} tcase;
-
-#define ALLOC(n_, r_, p_) { OP_ALLOC, (n_), (r_), (p_) }
-#define ALLOC_FAIL(n_) { OP_ALLOC, (n_), -1, 0 }
-#define FREE(r_, p_, n_) { OP_FREE, (n_), (r_), (p_) }
-#define RANGE(r_, p_, n_) { (r_), (p_), (n_) }
-
+/* The cases of ref/page_cases.h, with page sizes small enough for a board;
+ * the small cases first: they fit even the smallest board's arena. */
 static const tcase cases[] = {
-    {
-        .name = "first pages in address order",
-        .page_size = 64,
-        .pages = { W },
-        .steps = { ALLOC(1, 0, 0), ALLOC(1, 0, 1), ALLOC(3, 0, 2), FREE(0, 1, 1),
-                   ALLOC(1, 0, 1), ALLOC(2, 0, 5), ALLOC(W - 7, 0, 7), ALLOC_FAIL(1),
-                   FREE(0, 3, 2), ALLOC_FAIL(3), ALLOC(2, 0, 3), FREE(0, W - 1, 1) },
-        .after = { RANGE(0, 0, W - 1) },
-        .free_after = 1,
-    },
-    {
-        /* the small cases first: they fit even the smallest board's arena */
-        .name = "small heap: runs across the first chunk boundary",
-        .page_size = 64,
-        .pages = { W + 8 },
-        .before = { RANGE(0, 0, W - 3), RANGE(0, W + 2, 3) },
-        .steps = { ALLOC_FAIL(6), ALLOC(5, 0, W - 3), ALLOC(3, 0, W + 5), ALLOC_FAIL(1),
-                   FREE(0, W - 4, 6), ALLOC(2, 0, W - 4), ALLOC(4, 0, W - 2), FREE(0, 0, W + 8),
-                   ALLOC(W + 8, 0, 0), ALLOC_FAIL(1) },
-        .after = { RANGE(0, 0, W + 8) },
-        .free_after = 0,
-    },
-    {
-        .name = "small heap: exact exhaustion and a run of the whole region",
-        .page_size = 64,
-        .pages = { W + 5 },
-        .steps = { ALLOC(W + 5, 0, 0), ALLOC_FAIL(1), FREE(0, 17, 1), ALLOC_FAIL(2),
-                   ALLOC(1, 0, 17), FREE(0, W + 4, 1), ALLOC(1, 0, W + 4), FREE(0, 0, W + 5),
-                   ALLOC_FAIL(W + 6), ALLOC(W, 0, 0), ALLOC(5, 0, W) },
-        .after = { RANGE(0, 0, W + 5) },
-        .free_after = 0,
-    },
-    {
-        .name = "small heap: the lowest region that fits, regions touching",
-        .page_size = 64,
-        .pages = { 6, 4, 20 },
-        .gap = { 0, 1 },
-        .order = { 2, 0, 1 },
-        .before = { RANGE(0, 0, 2) },
-        .steps = { ALLOC(5, 2, 0), ALLOC(4, 0, 2), ALLOC(4, 1, 0), ALLOC(1, 2, 5),
-                   FREE(0, 3, 2), ALLOC(3, 2, 6), ALLOC(2, 0, 3), ALLOC_FAIL(12), ALLOC(11, 2, 9) },
-        .after = { RANGE(0, 0, 6), RANGE(1, 0, 4), RANGE(2, 0, 20) },
-        .free_after = 0,
-    },
-    {
-        .name = "run straddling one chunk boundary",
-        .page_size = 64,
-        .pages = { 2 * W },
-        .before = { RANGE(0, 0, W - 2), RANGE(0, W + 2, W - 2) },
-        .steps = { ALLOC_FAIL(5), ALLOC(4, 0, W - 2), ALLOC_FAIL(1), FREE(0, W - 3, 6),
-                   ALLOC(6, 0, W - 3), FREE(0, 0, 2 * W), ALLOC(2 * W, 0, 0) },
-        .after = { RANGE(0, 0, 2 * W) },
-        .free_after = 0,
-    },
-    {
-        .name = "run straddling a chunk boundary",
-        .page_size = 64,
-        .pages = { 4 * W },
-        .before = { RANGE(0, 0, W - 2), RANGE(0, W + 2, 3 * W - 2) },
-        .steps = { ALLOC_FAIL(5), ALLOC(4, 0, W - 2), ALLOC_FAIL(1) },
-        .after = { RANGE(0, 0, 4 * W) },
-        .free_after = 0,
-    },
-    {
-        .name = "run covering whole chunks",
-        .page_size = 64,
-        .pages = { 4 * W },
-        .before = { RANGE(0, 0, W - 1), RANGE(0, 3 * W + 1, W - 1) },
-        .steps = { ALLOC_FAIL(2 * W + 3), ALLOC(2 * W + 2, 0, W - 1), FREE(0, W, W),
-                   ALLOC(1, 0, W), ALLOC(W - 1, 0, W + 1), ALLOC_FAIL(1), FREE(0, 2 * W - 1, 2) },
-        .after = { RANGE(0, 0, 2 * W - 1), RANGE(0, 2 * W + 1, 2 * W - 1) },
-        .free_after = 2,
-    },
-    {
-        .name = "runs across tree levels",
-        .page_size = 64,
-        .pages = { 8 * W },
-        .before = { RANGE(0, 0, W - 3), RANGE(0, W + 2, W - 6), RANGE(0, 2 * W + 4, 2 * W - 10),
-                    RANGE(0, 4 * W + 6, 2 * W - 6), RANGE(0, 6 * W + 20, 2 * W - 20) },
-        .steps = { ALLOC_FAIL(21), ALLOC(12, 0, 4 * W - 6), ALLOC(6, 0, 2 * W - 4),
-                   ALLOC(20, 0, 6 * W), ALLOC(2, 0, W - 3), ALLOC(3, 0, W - 1),
-                   ALLOC(2, 0, 2 * W + 2), ALLOC_FAIL(1) },
-        .after = { RANGE(0, 0, 8 * W) },
-        .free_after = 0,
-    },
-    {
-        .name = "first fit takes the lowest hole, not the best",
-        .page_size = 64,
-        .pages = { 8 * W },
-        .before = { RANGE(0, 0, W - 3), RANGE(0, W + 2, W - 6), RANGE(0, 2 * W + 4, 2 * W - 10),
-                    RANGE(0, 4 * W + 6, 2 * W - 6), RANGE(0, 6 * W + 20, 2 * W - 20) },
-        .steps = { ALLOC(4, 0, W - 3), ALLOC(4, 0, 2 * W - 4), ALLOC(4, 0, 2 * W),
-                   ALLOC(9, 0, 4 * W - 6), ALLOC(3, 0, 4 * W + 3), ALLOC(1, 0, W + 1),
-                   ALLOC(1, 0, 6 * W), FREE(0, 2 * W - 2, 4), ALLOC(3, 0, 2 * W - 2) },
-        .after = { RANGE(0, 0, 2 * W + 1), RANGE(0, 2 * W + 2, 4 * W - 1),
-                   RANGE(0, 6 * W + 20, 2 * W - 20) },
-        .free_after = 20,
-    },
-    {
-        .name = "exact exhaustion",
-        .page_size = 64,
-        .pages = { 3 * W + 5 },
-        .steps = { ALLOC(3 * W + 5, 0, 0), ALLOC_FAIL(1), FREE(0, 17, 1), ALLOC_FAIL(2),
-                   ALLOC(1, 0, 17), ALLOC_FAIL(1), FREE(0, 3 * W + 4, 1), ALLOC(1, 0, 3 * W + 4),
-                   ALLOC_FAIL(1), FREE(0, 0, 3 * W + 5), ALLOC_FAIL(3 * W + 6),
-                   ALLOC(3 * W + 5, 0, 0) },
-        .after = { RANGE(0, 0, 3 * W + 5) },
-        .free_after = 0,
-    },
-    {
-        .name = "multi-chunk runs",
-        .page_size = 128,
-        .pages = { 5 * W },
-        .steps = { ALLOC(2 * W + 1, 0, 0), ALLOC(2 * W, 0, 2 * W + 1), ALLOC_FAIL(W),
-                   ALLOC(W - 1, 0, 4 * W + 1), FREE(0, 0, 2 * W + 1), ALLOC_FAIL(2 * W + 2),
-                   ALLOC(2 * W + 1, 0, 0), FREE(0, W, W), ALLOC_FAIL(W + 1), ALLOC(W, 0, W),
-                   FREE(0, 3 * W, 5) },
-        .after = { RANGE(0, 0, 3 * W), RANGE(0, 3 * W + 5, 2 * W - 5) },
-        .free_after = 5,
-    },
-    {
-        .name = "partial frees of one run",
-        .page_size = 256,
-        .pages = { 2 * W },
-        .steps = { ALLOC(10, 0, 0), FREE(0, 2, 3), FREE(0, 8, 2), ALLOC(4, 0, 8), ALLOC(3, 0, 2),
-                   ALLOC(1, 0, 12) },
-        .after = { RANGE(0, 0, 13) },
-        .free_after = 2 * W - 13,
-    },
-    {
-        .name = "regions with gaps, added out of order",
-        .page_size = 64,
-        .pages = { 10, 50, W + 30 },
-        .gap = { 3, 7, 0 },
-        .order = { 2, 0, 1 },
-        .steps = { ALLOC(20, 1, 0), ALLOC(40, 2, 0), ALLOC(10, 0, 0), ALLOC(30, 1, 20),
-                   ALLOC(1, 2, 40), ALLOC_FAIL(W), ALLOC(W - 11, 2, 41), ALLOC_FAIL(1),
-                   FREE(0, 3, 2), ALLOC(2, 0, 3), FREE(1, 0, 1) },
-        .after = { RANGE(0, 0, 10), RANGE(1, 1, 49), RANGE(2, 0, W + 30) },
-        .free_after = 1,
-    },
-    {
-        .name = "touching regions never join",
-        .page_size = 64,
-        .pages = { 10, 10, 30 },
-        .gap = { 0, 0, 0 },
-        .order = { 1, 2, 0 },
-        .steps = { ALLOC(5, 0, 0), ALLOC(15, 2, 0), ALLOC(10, 1, 0), ALLOC(6, 2, 15),
-                   ALLOC(5, 0, 5), ALLOC_FAIL(10), ALLOC(9, 2, 21), ALLOC_FAIL(1),
-                   FREE(0, 5, 5), FREE(1, 0, 5), ALLOC_FAIL(6), ALLOC(5, 0, 5) },
-        .after = { RANGE(0, 0, 10), RANGE(1, 5, 5), RANGE(2, 0, 30) },
-        .free_after = 5,
-    },
-    {
-        .name = "lowest region that fits, not the best fit",
-        .page_size = 64,
-        .pages = { 8, 100 },
-        .gap = { 1 },
-        .order = { 1, 0 },
-        .before = { RANGE(0, 0, 2) },
-        .steps = { ALLOC(7, 1, 0), ALLOC(6, 0, 2), ALLOC(1, 1, 7), FREE(0, 4, 1), ALLOC(2, 1, 8),
-                   ALLOC(1, 0, 4) },
-        .after = { RANGE(0, 0, 8), RANGE(1, 0, 10) },
-        .free_after = 90,
-    },
-    {
-        .name = "odd region sizes",
-        .page_size = 64,
-        .pages = { W + 1, 1, 2 * W - 1 },
-        .gap = { 1, 1 },
-        .order = { 2, 1, 0 },
-        .steps = { ALLOC(W + 1, 0, 0), ALLOC(2, 2, 0), ALLOC(1, 1, 0), ALLOC(2 * W - 3, 2, 2),
-                   ALLOC_FAIL(1), FREE(2, 2 * W - 2, 1), ALLOC_FAIL(2), ALLOC(1, 2, 2 * W - 2),
-                   FREE(0, W, 1), ALLOC(1, 0, W) },
-        .after = { RANGE(0, 0, W + 1), RANGE(1, 0, 1), RANGE(2, 0, 2 * W - 1) },
-        .free_after = 0,
-    },
-    {
-        .name = "a heap of one page",
-        .page_size = 64,
-        .pages = { 1 },
-        .steps = { ALLOC_FAIL(2), ALLOC(1, 0, 0), ALLOC_FAIL(1), FREE(0, 0, 1), ALLOC(1, 0, 0) },
-        .after = { RANGE(0, 0, 1) },
-        .free_after = 0,
-    },
-    {
-        .name = "eight regions in scrambled order",
-        .page_size = 64,
-        .pages = { 3, 1, W, 2, W + W / 2, 5, 1, 2 * W },
-        .gap = { 0, 2, 1, 0, 3, 0, 1 },
-        .order = { 7, 3, 0, 5, 1, 6, 2, 4 },
-        .steps = { ALLOC(2, 0, 0), ALLOC(2, 2, 0), ALLOC(1, 0, 2), ALLOC(1, 1, 0),
-                   ALLOC(W - 2, 2, 2), ALLOC(2, 3, 0), ALLOC(W + W / 2, 4, 0), ALLOC(6, 7, 0),
-                   ALLOC(5, 5, 0), ALLOC(1, 6, 0), ALLOC(2 * W - 6, 7, 6), ALLOC_FAIL(1),
-                   FREE(4, W / 2, W), FREE(7, 2, 2 * W - 2), ALLOC(W + 6, 7, 2) },
-        .after = { RANGE(0, 0, 3), RANGE(1, 0, 1), RANGE(2, 0, W), RANGE(3, 0, 2),
-                   RANGE(4, 0, W / 2), RANGE(5, 0, 5), RANGE(6, 0, 1), RANGE(7, 0, W + 8) },
-        .free_after = W + (W - 8),
-    },
-    {
-        .name = "large pages, two regions",
-        .page_size = 1024,
-        .pages = { W / 2 + 3, 3 },
-        .gap = { 2 },
-        .order = { 1, 0 },
-        .steps = { ALLOC_FAIL(W / 2 + 4), ALLOC(3, 0, 0), ALLOC(W / 2, 0, 3), ALLOC(3, 1, 0),
-                   ALLOC_FAIL(1), FREE(0, 1, W / 2), ALLOC_FAIL(W / 2 + 1), ALLOC(W / 2, 0, 1) },
-        .after = { RANGE(0, 0, W / 2 + 3), RANGE(1, 0, 3) },
-        .free_after = 0,
-    },
-    {
-        /* 38 chunks: a deep tree with empty leaves past the end */
-        .name = "deep tree with a partial last chunk",
-        .page_size = 64,
-        .pages = { 37 * W + 13 },
-        .before = { RANGE(0, 0, 17 * W - 1), RANGE(0, 17 * W + 1, 14 * W + 4),
-                    RANGE(0, 36 * W, W) },
-        .steps = { ALLOC_FAIL(5 * W - 4), ALLOC(13, 0, 31 * W + 5), ALLOC(5 * W - 18, 0, 31 * W + 18),
-                   ALLOC(13, 0, 37 * W), ALLOC(2, 0, 17 * W - 1), ALLOC_FAIL(1),
-                   FREE(0, 20 * W, 10 * W), ALLOC_FAIL(10 * W + 1), ALLOC(10 * W, 0, 20 * W) },
-        .after = { RANGE(0, 0, 37 * W + 13) },
-        .free_after = 0,
-    },
+    PAGE_CASE_FIRST_PAGES(64),
+    PAGE_CASE_SMALL_FIRST_BOUNDARY(64),
+    PAGE_CASE_SMALL_EXHAUSTION(64),
+    PAGE_CASE_SMALL_LOWEST_REGION(64),
+    PAGE_CASE_STRADDLE_ONE(64),
+    PAGE_CASE_STRADDLE(64),
+    PAGE_CASE_WHOLE_CHUNKS(64),
+    PAGE_CASE_TREE_LEVELS(64),
+    PAGE_CASE_FIRST_FIT(64),
+    PAGE_CASE_EXHAUSTION(64),
+    PAGE_CASE_MULTI_CHUNK(128),
+    PAGE_CASE_PARTIAL_FREES(256),
+    PAGE_CASE_GAPS_OUT_OF_ORDER(64),
+    PAGE_CASE_TOUCHING(64),
+    PAGE_CASE_LOWEST_REGION(64),
+    PAGE_CASE_ODD_SIZES(64),
+    PAGE_CASE_ONE_PAGE(64),
+    PAGE_CASE_EIGHT_REGIONS(64),
+    PAGE_CASE_LARGE_PAGES("large pages, two regions", 1024),
+    PAGE_CASE_DEEP_TREE(64),
 };
 
 #define NCASES (sizeof cases / sizeof cases[0])

@@ -10,83 +10,6 @@
  */
 #include "ph_port_nrf52840.h"
 
-/* ---- interrupt masking (Cortex-M4: PRIMASK) -------------------------------
- * Local on purpose: the port builds on its own.  On the host (unit tests)
- * PRIMASK is a variable. */
-#if defined(__arm__) || defined(__thumb__)
-static inline uint32_t irq_save(void)
-{
-    uint32_t primask;
-    __asm__ volatile("mrs %0, primask" : "=r"(primask));
-    __asm__ volatile("cpsid i" ::: "memory");
-    return primask;
-}
-
-static inline void irq_restore(uint32_t primask)
-{
-    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
-
-static inline uintptr_t current_sp(void)
-{
-    uintptr_t sp;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    return sp;
-}
-
-/* The write to POWERSET has reached the POWER peripheral (read-back) and
- * completed before any later access to the section. */
-static inline void barrier(void)
-{
-    __asm__ volatile("dsb" ::: "memory");
-}
-#else
-uint32_t ph_nrf52840_host_primask;
-
-static inline uint32_t irq_save(void)
-{
-    uint32_t primask = ph_nrf52840_host_primask;
-    ph_nrf52840_host_primask = 1u;
-    return primask;
-}
-
-static inline void irq_restore(uint32_t primask)
-{
-    ph_nrf52840_host_primask = primask;
-}
-
-static inline uintptr_t current_sp(void)
-{
-    return (uintptr_t)__builtin_frame_address(0);
-}
-
-static inline void barrier(void)
-{
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-#endif
-
-/* ---- MMIO ----------------------------------------------------------------
- * Every register access goes through these two.  A host test built with
- * PH_NRF52840_MMIO_TRACE also sees each write (address, value) as it
- * happens, so it can check the exact sequence and model the hardware. */
-#ifdef PH_NRF52840_MMIO_TRACE
-void ph_nrf52840_mmio_trace(uintptr_t addr, uint32_t value); /* the test's */
-#endif
-
-static inline void mmio_write(uintptr_t addr, uint32_t value)
-{
-    *(volatile uint32_t *)addr = value;
-#ifdef PH_NRF52840_MMIO_TRACE
-    ph_nrf52840_mmio_trace(addr, value);
-#endif
-}
-
-static inline uint32_t mmio_read(uintptr_t addr)
-{
-    return *(volatile uint32_t *)addr;
-}
-
 static inline uintptr_t ram_reg(const ph_nrf52840_port *p, uint32_t block, uint32_t reg)
 {
     return p->power_base + PH_NRF52840_RAM_REGS + block * PH_NRF52840_RAM_STRIDE + reg;
@@ -145,37 +68,6 @@ static bool map_range(const ph_nrf52840_port *p, uintptr_t base, size_t len, sec
     return false;
 }
 
-static bool overlaps(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2, uintptr_t hi2)
-{
-    return lo1 < hi2 && lo2 < hi1;
-}
-
-/* True when the range holds something that must stay powered. */
-static bool touches_protected(const ph_nrf52840_port *p, uintptr_t lo, uintptr_t hi)
-{
-    uintptr_t sp = current_sp();
-    uintptr_t self = (uintptr_t)p;
-
-    if (sp >= lo && sp < hi)
-        return true;
-    if (overlaps(lo, hi, self, self + sizeof *p))
-        return true;
-    for (uint32_t i = 0; i < p->nprotect; i++)
-        if (overlaps(lo, hi, p->protect[i].lo, p->protect[i].hi))
-            return true;
-    return false;
-}
-
-static void refuse(ph_nrf52840_port *p, int err, void *base, size_t len)
-{
-    p->errors++;
-    p->last_error = err;
-    p->last_error_base = base;
-    p->last_error_len = len;
-    if (p->trap != NULL)
-        p->trap(p->trap_ctx, err, base, len);
-}
-
 /* Common checks of release (want_off = false: every section must be on)
  * and acquire (want_off = true).  Returns 0 or a PH_NRF52840_ERR_*. */
 static int check_call(ph_nrf52840_port *p, void *base, size_t len, bool want_off,
@@ -184,10 +76,10 @@ static int check_call(ph_nrf52840_port *p, void *base, size_t len, bool want_off
     uintptr_t lo = (uintptr_t)base;
 
     if (p->port.lock != NULL && p->lock_depth == 0)
-        p->unlocked_calls++;
+        p->gate.unlocked_calls++;
     if (!map_range(p, lo, len, run))
         return PH_NRF52840_ERR_RANGE;
-    if (touches_protected(p, lo, lo + len))
+    if (ph_hwgate_touches_protected(&p->gate, p, sizeof *p, lo, lo + len))
         return PH_NRF52840_ERR_PROTECTED;
     if (want_off ? (p->off & run->mask) != run->mask : (p->off & run->mask) != 0)
         return PH_NRF52840_ERR_STATE;
@@ -222,16 +114,16 @@ static void nrf_release(void *ctx, void *base, size_t len)
     uint32_t b0, b1;
     int err;
 
-    p->release_calls++;
+    p->gate.release_calls++;
     err = check_call(p, base, len, false, &run);
     if (err != 0) {
-        refuse(p, err, base, len);
+        ph_hwgate_refuse(&p->gate, err, base, len);
         return;
     }
     run_blocks(&run, &b0, &b1);
     for (uint32_t b = b0; b <= b1; b++) {
         uint32_t bits = block_bits(&run, b);
-        uint32_t was = mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER));
+        uint32_t was = ph_hwgate_mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER));
         uint32_t kept = (was >> PH_NRF52840_RETENTION_SHIFT) & bits;
         /* Remember which sections had retention on, to restore it. */
         for (uint32_t x = 0; x < 16u; x++)
@@ -244,7 +136,7 @@ static void nrf_release(void *ctx, void *base, size_t len)
                     p->retained &= ~(1u << s);
             }
         /* Power and retention off: no retention current, contents lost. */
-        mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERCLR),
+        ph_hwgate_mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERCLR),
                    bits | (bits << PH_NRF52840_RETENTION_SHIFT));
     }
     p->off |= run.mask;
@@ -258,10 +150,10 @@ static void nrf_acquire(void *ctx, void *base, size_t len)
     uint32_t b0, b1;
     int err;
 
-    p->acquire_calls++;
+    p->gate.acquire_calls++;
     err = check_call(p, base, len, true, &run);
     if (err != 0) {
-        refuse(p, err, base, len);
+        ph_hwgate_refuse(&p->gate, err, base, len);
         return;
     }
     run_blocks(&run, &b0, &b1);
@@ -270,11 +162,11 @@ static void nrf_acquire(void *ctx, void *base, size_t len)
         uint32_t first = run.kind->first_index + (b - run.kind->first_block) * run.kind->per_block;
         uint32_t ret = (p->retained >> first) & bits;
 
-        mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERSET),
+        ph_hwgate_mmio_write(ram_reg(p, b, PH_NRF52840_REG_POWERSET),
                    bits | (ret << PH_NRF52840_RETENTION_SHIFT));
-        (void)mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER)); /* write has landed */
+        (void)ph_hwgate_mmio_read(ram_reg(p, b, PH_NRF52840_REG_POWER)); /* write has landed */
     }
-    barrier();
+    ph_hwgate_barrier();
     p->off &= ~run.mask;
     p->retained &= ~run.mask;
     p->sections_acquired += run.n;
@@ -283,30 +175,23 @@ static void nrf_acquire(void *ctx, void *base, size_t len)
 static void nrf_lock(void *ctx)
 {
     ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
-    uint32_t primask = irq_save();
 
-    /* Interrupts are masked from here on: the depth is ours alone. */
-    if (p->lock_depth++ == 0)
-        p->saved_primask = primask;
+    (void)ph_hwgate_lock_enter(&p->lock_depth, &p->saved_primask);
 }
 
 static void nrf_unlock(void *ctx)
 {
     ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
 
-    if (p->lock_depth == 0)
-        return; /* unbalanced: leave the interrupt state alone */
-    if (--p->lock_depth == 0)
-        irq_restore(p->saved_primask);
+    if (ph_hwgate_lock_leave(&p->lock_depth))
+        ph_hwgate_irq_restore(p->saved_primask);
 }
 
 static void nrf_fault(void *ctx, int code, const void *addr)
 {
     ph_nrf52840_port *p = (ph_nrf52840_port *)ctx;
 
-    p->heap_faults++;
-    if (p->heap_fault != NULL)
-        p->heap_fault(p->heap_fault_ctx, code, addr);
+    ph_hwgate_fault(&p->gate, code, addr);
 }
 
 /* ---- set-up -------------------------------------------------------------------- */
@@ -323,22 +208,9 @@ void ph_nrf52840_port_init(ph_nrf52840_port *p)
     p->port.fault = nrf_fault;
     p->power_base = PH_NRF52840_POWER_BASE;
     p->ram_base = PH_NRF52840_RAM_BASE;
-    for (uint32_t i = 0; i < PH_NRF52840_MAX_PROTECT; i++)
-        p->protect[i].lo = p->protect[i].hi = 0;
-    p->nprotect = 0;
+    ph_hwgate_init(&p->gate);
     p->off = p->retained = 0;
-    p->trap = NULL;
-    p->trap_ctx = NULL;
-    p->heap_fault = NULL;
-    p->heap_fault_ctx = NULL;
-    p->release_calls = p->acquire_calls = 0;
     p->sections_released = p->sections_acquired = 0;
-    p->errors = 0;
-    p->last_error = 0;
-    p->last_error_base = NULL;
-    p->last_error_len = 0;
-    p->unlocked_calls = 0;
-    p->heap_faults = 0;
     p->lock_depth = 0;
     p->saved_primask = 0;
 }
@@ -356,12 +228,7 @@ int ph_nrf52840_port_remap(ph_nrf52840_port *p, volatile void *power_base, void 
 
 int ph_nrf52840_protect(ph_nrf52840_port *p, const void *lo, const void *hi)
 {
-    if ((uintptr_t)lo >= (uintptr_t)hi || p->nprotect >= PH_NRF52840_MAX_PROTECT)
-        return -1;
-    p->protect[p->nprotect].lo = (uintptr_t)lo;
-    p->protect[p->nprotect].hi = (uintptr_t)hi;
-    p->nprotect++;
-    return 0;
+    return ph_hwgate_protect(&p->gate, lo, hi);
 }
 
 size_t ph_nrf52840_granule_at(const ph_nrf52840_port *p, const void *addr)

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "pageheap.h"
+#include "ph_hwgate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,38 +101,20 @@ enum {
 };
 
 /* Memory that must never be powered down. */
-#define PH_NRF52840_MAX_PROTECT 8u
-
-typedef struct ph_nrf52840_range {
-    uintptr_t lo, hi; /* [lo, hi) */
-} ph_nrf52840_range;
+#define PH_NRF52840_MAX_PROTECT PH_HWGATE_MAX_PROTECT
 
 typedef struct ph_nrf52840_port {
     ph_port port;            /* hand &port to ph_init                        */
     /* where the hardware is (ph_nrf52840_port_remap changes them) */
     uintptr_t power_base;    /* POWER peripheral                             */
     uintptr_t ram_base;      /* start of RAM0 section 0                      */
-    /* what must stay powered */
-    ph_nrf52840_range protect[PH_NRF52840_MAX_PROTECT];
-    uint32_t nprotect;
     /* state: bit i = section i (see above) */
     uint32_t off;            /* switched off by release                      */
     uint32_t retained;       /* its retention bit was set before release     */
-    /* optional callbacks */
-    void (*trap)(void *ctx, int err, const void *base, size_t len);
-    void *trap_ctx;          /* a refused release/acquire (an assert hook)   */
-    void (*heap_fault)(void *ctx, int code, const void *addr);
-    void *heap_fault_ctx;    /* the heap refused a bad call (PH_FAULT_*)     */
-    /* counters */
-    size_t release_calls, acquire_calls;       /* hook calls, refused ones too */
+    /* protected ranges, trap and fault callbacks, release/acquire and
+     * refusal counters (ph_hwgate.h): gate.trap, gate.errors, ... */
+    ph_hwgate gate;
     size_t sections_released, sections_acquired;
-    size_t errors;           /* refused release/acquire calls                */
-    int last_error;          /* PH_NRF52840_ERR_* of the last one            */
-    const void *last_error_base;
-    size_t last_error_len;
-    size_t unlocked_calls;   /* release/acquire with the lock hooks set but
-                                not held: the caller is not the heap       */
-    size_t heap_faults;      /* fault hook calls                             */
     /* lock */
     uint32_t lock_depth;
     uint32_t saved_primask;
@@ -159,11 +142,6 @@ size_t ph_nrf52840_granule_at(const ph_nrf52840_port *p, const void *addr);
 
 /* Sections switched off by this port right now. */
 uint32_t ph_nrf52840_sections_off(const ph_nrf52840_port *p);
-
-#if !defined(__arm__) && !defined(__thumb__)
-/* Host builds (unit tests): PRIMASK is this variable (1 = masked). */
-extern uint32_t ph_nrf52840_host_primask;
-#endif
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "pageheap.h"
+#include "ph_hwgate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,12 +97,8 @@ enum {
                                     acquire: a bank is up                   */
 };
 
-#define PH_RP2040_MAX_PROTECT 8u
+#define PH_RP2040_MAX_PROTECT PH_HWGATE_MAX_PROTECT
 #define PH_RP2040_CORES 2u
-
-typedef struct ph_rp2040_range {
-    uintptr_t lo, hi; /* [lo, hi) */
-} ph_rp2040_range;
 
 typedef struct ph_rp2040_port {
     ph_port port;            /* hand &port to ph_init                        */
@@ -111,26 +108,12 @@ typedef struct ph_rp2040_port {
     uintptr_t bank_base;     /* SRAM0 in the non-striped alias               */
     uintptr_t small_base;    /* SRAM4                                        */
     int spinlock;            /* SIO spinlock taken by lock, -1 = none        */
-    /* what must stay powered */
-    ph_rp2040_range protect[PH_RP2040_MAX_PROTECT];
-    uint32_t nprotect;
     /* state */
     uint32_t off;            /* bit n: SRAMn powered down by this port       */
-    /* optional callbacks */
-    void (*trap)(void *ctx, int err, const void *base, size_t len);
-    void *trap_ctx;          /* a refused release/acquire (an assert hook)   */
-    void (*heap_fault)(void *ctx, int code, const void *addr);
-    void *heap_fault_ctx;    /* the heap refused a bad call (PH_FAULT_*)     */
-    /* counters */
-    size_t release_calls, acquire_calls;       /* hook calls, refused ones too */
+    /* protected ranges, trap and fault callbacks, release/acquire and
+     * refusal counters (ph_hwgate.h): gate.trap, gate.errors, ... */
+    ph_hwgate gate;
     size_t banks_released, banks_acquired;
-    size_t errors;           /* refused release/acquire calls                */
-    int last_error;          /* PH_RP2040_ERR_* of the last one              */
-    const void *last_error_base;
-    size_t last_error_len;
-    size_t unlocked_calls;   /* release/acquire with the lock hooks set but
-                                not held on this core                      */
-    size_t heap_faults;      /* fault hook calls                             */
     /* lock, per core (only that core touches its entry, interrupts masked) */
     uint32_t lock_depth[PH_RP2040_CORES];
     uint32_t saved_primask[PH_RP2040_CORES];
@@ -164,11 +147,6 @@ size_t ph_rp2040_granule_at(const ph_rp2040_port *p, const void *addr);
 
 /* Banks powered down by this port right now (MEMPOWERDOWN bit order). */
 uint32_t ph_rp2040_banks_off(const ph_rp2040_port *p);
-
-#if !defined(__arm__) && !defined(__thumb__)
-/* Host builds (unit tests): PRIMASK is this variable (1 = masked). */
-extern uint32_t ph_rp2040_host_primask;
-#endif
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "pageheap.h"
+#include "ph_hwgate_example.h"
 #include "ph_port_nrf52840.h"
 
 extern uint32_t __data_load[], __data_start[], __data_end[];
@@ -33,53 +34,16 @@ void example_reset(void);
 static ph_heap heap;
 static ph_nrf52840_port port;
 
-/* For a debugger: what the firmware got done. */
-volatile uint32_t example_bursts, example_failed;
-
-/* A refused release/acquire is a board bug (wrong granule, a region over
- * protected memory): stop where a debugger sees it. */
-static void example_trap(void *ctx, int err, const void *base, size_t len)
-{
-    (void)ctx;
-    (void)err;
-    (void)base;
-    (void)len;
-    for (;;)
-        __asm__ volatile("bkpt #0");
-}
-
-static size_t span(const char *lo, const char *hi)
-{
-    return (size_t)((uintptr_t)hi - (uintptr_t)lo);
-}
-
 static void burst(void)
 {
-    void *pkt[16];
-    void *log;
-
-    /* Packet buffers, a sensor log page run: they power sections on. */
-    for (unsigned i = 0; i < 16; i++) {
-        pkt[i] = ph_malloc(&heap, 256u + 96u * i);
-        if (pkt[i] == NULL)
-            example_failed++;
-    }
-    log = ph_page_alloc(&heap, 96); /* 24 KB */
-    if (log == NULL)
-        example_failed++;
-    for (unsigned i = 0; i < 16; i++)
-        ph_free(&heap, pkt[i]);
-    if (log != NULL)
-        ph_page_free(&heap, log, 96);
-    example_bursts++;
+    /* packet buffers, a sensor log page run (24 KB): they power sections on */
+    example_burst(&heap, 256u, 96u, 96);
 }
 
 int main(void)
 {
-    ph_region_info info;
-
     ph_nrf52840_port_init(&port);
-    port.trap = example_trap;
+    port.gate.trap = example_trap;
     (void)ph_nrf52840_protect(&port, __keep_start, __keep_end);
 
     ph_init(&heap, 256, &port.port);
@@ -87,9 +51,7 @@ int main(void)
                   ph_nrf52840_granule_at(&port, __heap4k_start));
     ph_add_region(&heap, __heap32k_start, span(__heap32k_start, __heap32k_end),
                   ph_nrf52840_granule_at(&port, __heap32k_start));
-    for (size_t i = 0; ph_get_region(&heap, i, &info) == PH_OK; i++)
-        (void)ph_nrf52840_protect(&port, info.meta_base,
-                                  (const char *)info.meta_base + info.meta_bytes);
+    example_protect_meta(&port.gate, &heap);
 
     /* Nothing is in use yet: power down every section the heap can spare. */
     (void)ph_scavenge(&heap, SIZE_MAX);

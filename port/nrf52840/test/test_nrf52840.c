@@ -1,7 +1,7 @@
 /*
  * Host unit test of port/nrf52840 (run by scripts/build-hw-ports.sh).
  *
- * The port is built with PH_NRF52840_MMIO_TRACE, so every register write
+ * The port is built with PH_HWGATE_MMIO_TRACE, so every register write
  * comes here (mmio_trace) as it happens: the test logs it, applies it to a
  * fake POWER block as the chip would (POWERSET ORs into RAM[n].POWER,
  * POWERCLR clears), and models the RAM itself on mmap'd memory standing in
@@ -17,40 +17,10 @@
  * that hold no metadata, and that ph_page_alloc / ph_malloc switch on
  * exactly the off sections their memory lies in, before it is handed out.
  */
-#define _DEFAULT_SOURCE
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
+#include "ph_hwgate_test.h" /* first: it sets _DEFAULT_SOURCE */
 
 #include "pageheap.h"
 #include "ph_port_nrf52840.h"
-
-/* ---- checks ----------------------------------------------------------------- */
-
-static int failures, checks;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        checks++;                                                                \
-        if (!(cond)) {                                                           \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                           \
-    do {                                                                         \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
-        checks++;                                                                \
-        if (a_ != b_) {                                                          \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = 0x%llx, %s = 0x%llx\n", \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                         \
-        }                                                                        \
-    } while (0)
 
 /* ---- the fake chip ------------------------------------------------------------- */
 
@@ -58,14 +28,6 @@ static int failures, checks;
 static uint32_t fake_power[0x1000 / 4];   /* POWER peripheral, 4 KB        */
 static uint8_t *ram;                      /* 256 KB, 256 KB aligned        */
 static bool model_ram = true;             /* mprotect powered-down sections */
-
-typedef struct mmio_write {
-    uint32_t off;   /* from the POWER base */
-    uint32_t value;
-} mmio_write;
-
-static mmio_write wlog[256];
-static size_t nwlog;
 
 /* Address and size of RAM block b's section x. */
 static uint8_t *section_addr(uint32_t b, uint32_t x, size_t *size)
@@ -83,14 +45,13 @@ static uint32_t section_index(uint32_t b, uint32_t x)
     return b < 8 ? b * 2u + x : 16u + x;
 }
 
-void ph_nrf52840_mmio_trace(uintptr_t addr, uint32_t value);
-void ph_nrf52840_mmio_trace(uintptr_t addr, uint32_t value)
+void ph_hwgate_mmio_trace(uintptr_t addr, uint32_t value);
+void ph_hwgate_mmio_trace(uintptr_t addr, uint32_t value)
 {
     uint32_t off = (uint32_t)(addr - (uintptr_t)fake_power);
     uint32_t b, reg, *power;
 
-    if (nwlog < sizeof wlog / sizeof wlog[0])
-        wlog[nwlog++] = (mmio_write){off, value};
+    log_write(off, value);
     if (off < PH_NRF52840_RAM_REGS ||
         off >= PH_NRF52840_RAM_REGS + PH_NRF52840_RAM_BLOCKS * PH_NRF52840_RAM_STRIDE) {
         fprintf(stderr, "write outside POWER.RAM[]: +0x%x = 0x%x\n", off, value);
@@ -118,15 +79,10 @@ void ph_nrf52840_mmio_trace(uintptr_t addr, uint32_t value)
         if (!(value & (1u << x)))
             continue;
         s = section_addr(b, x, &size);
-        if (reg == PH_NRF52840_REG_POWERCLR) {
-            memset(s, 0xA5, size); /* what was there is gone */
-            if (mprotect(s, size, PROT_NONE) != 0)
-                perror("mprotect");
-        } else {
-            if (mprotect(s, size, PROT_READ | PROT_WRITE) != 0)
-                perror("mprotect");
-            memset(s, 0x5A, size); /* a fresh SRAM holds anything */
-        }
+        if (reg == PH_NRF52840_REG_POWERCLR)
+            fake_ram_off(s, size); /* what was there is gone */
+        else
+            fake_ram_on(s, size);  /* a fresh SRAM holds anything */
     }
 }
 
@@ -147,30 +103,6 @@ static uint32_t fake_ram_power(uint32_t b)
 {
     return fake_power[(PH_NRF52840_RAM_REGS + b * PH_NRF52840_RAM_STRIDE) / 4];
 }
-
-/* The log holds exactly these writes (offset, value pairs); then cleared. */
-static void expect_writes(int line, size_t n, const mmio_write *want)
-{
-    checks++;
-    if (nwlog != n || (n != 0 && memcmp(wlog, want, n * sizeof *want) != 0)) {
-        failures++;
-        fprintf(stderr, "%s:%d: register writes differ; got %zu:", __FILE__, line, nwlog);
-        for (size_t i = 0; i < nwlog; i++)
-            fprintf(stderr, " [+0x%x]=0x%08x", wlog[i].off, wlog[i].value);
-        fprintf(stderr, "; want %zu:", n);
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, " [+0x%x]=0x%08x", want[i].off, want[i].value);
-        fprintf(stderr, "\n");
-    }
-    nwlog = 0;
-}
-
-#define EXPECT_WRITES(...)                                                    \
-    do {                                                                      \
-        static const mmio_write want_[] = {__VA_ARGS__};                      \
-        expect_writes(__LINE__, sizeof want_ / sizeof want_[0], want_);       \
-    } while (0)
-#define EXPECT_NO_WRITES() expect_writes(__LINE__, 0, NULL)
 
 #define CLR(b) (PH_NRF52840_RAM_REGS + (b) * PH_NRF52840_RAM_STRIDE + PH_NRF52840_REG_POWERCLR)
 #define SET(b) (PH_NRF52840_RAM_REGS + (b) * PH_NRF52840_RAM_STRIDE + PH_NRF52840_REG_POWERSET)
@@ -228,16 +160,6 @@ static uint32_t sections_of(const void *p, size_t len)
 
 /* ---- the port's callbacks -------------------------------------------------------- */
 
-static int traps, last_trap;
-static void on_trap(void *ctx, int err, const void *base, size_t len)
-{
-    (void)ctx;
-    (void)base;
-    (void)len;
-    traps++;
-    last_trap = err;
-}
-
 static int heap_faults_seen;
 static void on_heap_fault(void *ctx, int code, const void *addr)
 {
@@ -251,8 +173,8 @@ static void new_port(ph_nrf52840_port *p)
 {
     ph_nrf52840_port_init(p);
     CHECK_EQ(ph_nrf52840_port_remap(p, fake_power, ram), 0);
-    p->trap = on_trap;
-    p->heap_fault = on_heap_fault;
+    p->gate.trap = on_trap;
+    p->gate.heap_fault = on_heap_fault;
     traps = 0;
     last_trap = 0;
 }
@@ -263,7 +185,7 @@ static void refused(ph_nrf52840_port *p, bool acquire, size_t off, size_t len, i
 {
     uint32_t was = p->off;
     int t = traps;
-    size_t e = p->errors;
+    size_t e = p->gate.errors;
 
     if (acquire)
         p->port.acquire(p, ram + off, len);
@@ -271,8 +193,8 @@ static void refused(ph_nrf52840_port *p, bool acquire, size_t off, size_t len, i
         p->port.release(p, ram + off, len);
     expect_writes(line, 0, NULL);
     checks++;
-    if (traps != t + 1 || last_trap != err || p->errors != e + 1 || p->off != was ||
-        p->last_error != err) {
+    if (traps != t + 1 || last_trap != err || p->gate.errors != e + 1 || p->off != was ||
+        p->gate.last_error != err) {
         failures++;
         fprintf(stderr, "%s:%d: %s(+0x%zx, 0x%zx): want refusal %d, got trap %d (%d calls)\n",
                 __FILE__, line, acquire ? "acquire" : "release", off, len, err, last_trap,
@@ -359,7 +281,7 @@ static void test_registers(void)
         uint32_t was = p->off;
         p->port.release(p, below, 0x1000); /* below the RAM base */
         EXPECT_NO_WRITES();
-        CHECK_EQ(p->last_error, PH_NRF52840_ERR_RANGE);
+        CHECK_EQ(p->gate.last_error, PH_NRF52840_ERR_RANGE);
         CHECK_EQ(p->off, was);
     }
     /* Protected memory (the board's .data/.bss/stack). */
@@ -378,7 +300,7 @@ static void test_registers(void)
         inside->port.lock = NULL;
         inside->port.release(inside, ram + 0x6000, 0x1000);
         EXPECT_NO_WRITES();
-        CHECK_EQ(inside->last_error, PH_NRF52840_ERR_PROTECTED);
+        CHECK_EQ(inside->gate.last_error, PH_NRF52840_ERR_PROTECTED);
         inside->port.release(inside, ram + 0x7000, 0x1000);
         EXPECT_WRITES({CLR(3), 0x00020002u});
     }
@@ -406,25 +328,25 @@ static void test_lock(void)
     ph_nrf52840_port port, *p = &port;
 
     new_port(p);
-    ph_nrf52840_host_primask = 0;
+    ph_hwgate_host_primask = 0;
     p->port.lock(p);
-    CHECK_EQ(ph_nrf52840_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     p->port.lock(p); /* nested */
     p->port.unlock(p);
-    CHECK_EQ(ph_nrf52840_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     p->port.unlock(p);
-    CHECK_EQ(ph_nrf52840_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     p->port.unlock(p); /* unbalanced: ignored */
-    CHECK_EQ(ph_nrf52840_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     CHECK_EQ(p->lock_depth, 0u);
-    ph_nrf52840_host_primask = 1; /* already masked by the caller */
+    ph_hwgate_host_primask = 1; /* already masked by the caller */
     p->port.lock(p);
     p->port.unlock(p);
-    CHECK_EQ(ph_nrf52840_host_primask, 1u);
-    ph_nrf52840_host_primask = 0;
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
+    ph_hwgate_host_primask = 0;
     /* Called without the lock while lock hooks are set: counted. */
     p->port.release(p, ram + 0x1000, 0x1000);
-    CHECK_EQ(p->unlocked_calls, 1u);
+    CHECK_EQ(p->gate.unlocked_calls, 1u);
     nwlog = 0;
 }
 
@@ -464,7 +386,7 @@ static void test_heap(void)
 
     reset_chip();
     new_port(p);
-    ph_nrf52840_host_primask = 0;
+    ph_hwgate_host_primask = 0;
     /* RAM0 (0x20000000-0x20001FFF) stands for .data, .bss and the stack. */
     CHECK_EQ(ph_nrf52840_protect(p, ram, ram + 0x2000), 0);
     CHECK_EQ(ph_init(h, pg, &p->port), PH_OK);
@@ -525,7 +447,7 @@ static void test_heap(void)
     CHECK(d == r1.base);
     EXPECT_ALLOC(p, before, d, 300 * pg);
     CHECK_EQ(ph_check(h), PH_OK);
-    CHECK_EQ(p->acquire_calls, 1u + 2u + 2u);
+    CHECK_EQ(p->gate.acquire_calls, 1u + 2u + 2u);
 
     /* Free it all: scavenging switches the same sections off again. */
     ph_page_free(h, a, n0);
@@ -572,13 +494,13 @@ static void test_heap(void)
     /* Bad frees reach the port's fault hook and the board's callback. */
     heap_faults_seen = 0;
     ph_page_free(h, NULL, 1);
-    CHECK_EQ(p->heap_faults, 1u);
+    CHECK_EQ(p->gate.heap_faults, 1u);
     CHECK_EQ(heap_faults_seen, 1);
 
-    CHECK_EQ(p->errors, 0u);          /* the heap never gave a bad range  */
-    CHECK_EQ(p->unlocked_calls, 0u);  /* hooks ran under the heap's lock  */
+    CHECK_EQ(p->gate.errors, 0u);          /* the heap never gave a bad range  */
+    CHECK_EQ(p->gate.unlocked_calls, 0u);  /* hooks ran under the heap's lock  */
     CHECK_EQ(p->lock_depth, 0u);
-    CHECK_EQ(ph_nrf52840_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     CHECK_EQ(ph_check(h), PH_OK);
 }
 
@@ -608,15 +530,12 @@ static void test_wrong_granule(void)
 
 int main(void)
 {
-    uint8_t *map = mmap(NULL, 2 * RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    uint8_t *map;
 
-    if (map == MAP_FAILED) {
-        perror("mmap");
-        return 1;
-    }
     /* Aligned like the real RAM, so heap granules coincide with sections. */
-    ram = (uint8_t *)(((uintptr_t)map + RAM_SIZE - 1) & ~(uintptr_t)(RAM_SIZE - 1));
+    ram = fake_ram_map(RAM_SIZE, RAM_SIZE, &map);
+    if (ram == NULL)
+        return 1;
 
     test_registers();
     test_lock();
@@ -625,6 +544,5 @@ int main(void)
 
     mprotect(ram, RAM_SIZE, PROT_READ | PROT_WRITE);
     munmap(map, 2 * RAM_SIZE);
-    printf("test_nrf52840: %d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return checks_summary("test_nrf52840");
 }

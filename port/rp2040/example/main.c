@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "pageheap.h"
+#include "ph_hwgate_example.h"
 #include "ph_port_rp2040.h"
 
 extern uint32_t __data_load[], __data_start[], __data_end[];
@@ -32,52 +33,22 @@ void example_reset(void);
 static ph_heap heap;
 static ph_rp2040_port port;
 
-volatile uint32_t example_bursts, example_failed;
-
-static void example_trap(void *ctx, int err, const void *base, size_t len)
-{
-    (void)ctx;
-    (void)err;
-    (void)base;
-    (void)len;
-    for (;;)
-        __asm__ volatile("bkpt #0");
-}
-
 static void burst(void)
 {
-    void *pkt[16];
-    void *frame;
-
-    for (unsigned i = 0; i < 16; i++) {
-        pkt[i] = ph_malloc(&heap, 512u + 128u * i);
-        if (pkt[i] == NULL)
-            example_failed++;
-    }
-    frame = ph_page_alloc(&heap, 320); /* 80 KB: powers banks up */
-    if (frame == NULL)
-        example_failed++;
-    for (unsigned i = 0; i < 16; i++)
-        ph_free(&heap, pkt[i]);
-    if (frame != NULL)
-        ph_page_free(&heap, frame, 320);
-    example_bursts++;
+    /* packet buffers, an 80 KB frame: powers banks up */
+    example_burst(&heap, 512u, 128u, 320);
 }
 
 int main(void)
 {
-    ph_region_info info;
-
     ph_rp2040_port_init(&port);
-    port.trap = example_trap;
+    port.gate.trap = example_trap;
     (void)ph_rp2040_protect(&port, __keep_start, __keep_end);
 
     ph_init(&heap, 256, &port.port);
-    ph_add_region(&heap, __heap_start, (size_t)((uintptr_t)__heap_end - (uintptr_t)__heap_start),
+    ph_add_region(&heap, __heap_start, span(__heap_start, __heap_end),
                   ph_rp2040_granule_at(&port, __heap_start));
-    if (ph_get_region(&heap, 0, &info) == PH_OK)
-        (void)ph_rp2040_protect(&port, info.meta_base,
-                                (const char *)info.meta_base + info.meta_bytes);
+    example_protect_meta(&port.gate, &heap);
 
     (void)ph_scavenge(&heap, SIZE_MAX); /* SRAM1..3 down */
 

@@ -1,7 +1,7 @@
 /*
  * Host unit test of port/rp2040 (run by scripts/build-hw-ports.sh).
  *
- * The port is built with PH_RP2040_MMIO_TRACE, so every register write
+ * The port is built with PH_HWGATE_MMIO_TRACE, so every register write
  * comes here (mmio_trace): the test logs it and applies it as the chip
  * would (a write to MEMPOWERDOWN's SET alias ORs into the register, to its
  * CLR alias clears; a write to a SIO spinlock releases it).  mmap'd memory
@@ -15,40 +15,10 @@
  * 65536 over SRAM0..3, 4096 over SRAM4/5) and checks the banks that
  * ph_scavenge powers down and that ph_page_alloc / ph_malloc power up.
  */
-#define _DEFAULT_SOURCE
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
+#include "ph_hwgate_test.h" /* first: it sets _DEFAULT_SOURCE */
 
 #include "pageheap.h"
 #include "ph_port_rp2040.h"
-
-/* ---- checks ----------------------------------------------------------------- */
-
-static int failures, checks;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        checks++;                                                                \
-        if (!(cond)) {                                                           \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                           \
-    do {                                                                         \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
-        checks++;                                                                \
-        if (a_ != b_) {                                                          \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = 0x%llx, %s = 0x%llx\n", \
-                    __FILE__, __LINE__, #a, a_, #b, b_);                         \
-        }                                                                        \
-    } while (0)
 
 /* ---- the fake chip ------------------------------------------------------------- */
 
@@ -68,14 +38,6 @@ static bool log_sio;                     /* log spinlock writes too        */
 #define CLR_OFF (PH_RP2040_ALIAS_CLR + PH_RP2040_MEMPOWERDOWN) /* 0x3018 */
 #define SIO_TAG 0x10000u /* log offsets of SIO writes get this added */
 
-typedef struct mmio_write {
-    uint32_t off;   /* from the SYSCFG base, or SIO_TAG + offset from SIO */
-    uint32_t value;
-} mmio_write;
-
-static mmio_write wlog[256];
-static size_t nwlog;
-
 static uint8_t *bank_addr(uint32_t n, size_t *size)
 {
     if (n < PH_RP2040_BANK_COUNT) {
@@ -86,22 +48,22 @@ static uint8_t *bank_addr(uint32_t n, size_t *size)
     return small + (n - PH_RP2040_BANK_COUNT) * PH_RP2040_SMALL_SIZE;
 }
 
-void ph_rp2040_mmio_trace(uintptr_t addr, uint32_t value);
-void ph_rp2040_mmio_trace(uintptr_t addr, uint32_t value)
+void ph_hwgate_mmio_trace(uintptr_t addr, uint32_t value);
+void ph_hwgate_mmio_trace(uintptr_t addr, uint32_t value)
 {
     uint32_t off;
 
     if (addr >= (uintptr_t)fake_sio && addr < (uintptr_t)fake_sio + sizeof fake_sio) {
         off = (uint32_t)(addr - (uintptr_t)fake_sio);
-        if (log_sio && nwlog < sizeof wlog / sizeof wlog[0])
-            wlog[nwlog++] = (mmio_write){SIO_TAG + off, value};
+        if (log_sio)
+            log_write(SIO_TAG + off, value);
         /* A write releases the spinlock: the next read claims it again. */
         fake_sio[off / 4] = 1u << ((off - PH_RP2040_SIO_SPINLOCK0) / 4);
         return;
     }
     off = (uint32_t)(addr - (uintptr_t)fake_syscfg);
     if (nwlog < sizeof wlog / sizeof wlog[0])
-        wlog[nwlog++] = (mmio_write){off, value};
+        log_write(off, value);
     if (off == SET_OFF)
         MEMPOWERDOWN |= value;
     else if (off == CLR_OFF)
@@ -124,15 +86,10 @@ void ph_rp2040_mmio_trace(uintptr_t addr, uint32_t value)
         if (!(value & (1u << n)))
             continue;
         s = bank_addr(n, &size);
-        if (off == SET_OFF) {
-            memset(s, 0xA5, size);
-            if (mprotect(s, size, PROT_NONE) != 0)
-                perror("mprotect");
-        } else {
-            if (mprotect(s, size, PROT_READ | PROT_WRITE) != 0)
-                perror("mprotect");
-            memset(s, 0x5A, size);
-        }
+        if (off == SET_OFF)
+            fake_ram_off(s, size);
+        else
+            fake_ram_on(s, size);
     }
 }
 
@@ -149,29 +106,6 @@ static void reset_chip(void)
     memset(small, 0, SMALL_SIZE);
     nwlog = 0;
 }
-
-static void expect_writes(int line, size_t n, const mmio_write *want)
-{
-    checks++;
-    if (nwlog != n || (n != 0 && memcmp(wlog, want, n * sizeof *want) != 0)) {
-        failures++;
-        fprintf(stderr, "%s:%d: register writes differ; got %zu:", __FILE__, line, nwlog);
-        for (size_t i = 0; i < nwlog; i++)
-            fprintf(stderr, " [+0x%x]=0x%08x", wlog[i].off, wlog[i].value);
-        fprintf(stderr, "; want %zu:", n);
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, " [+0x%x]=0x%08x", want[i].off, want[i].value);
-        fprintf(stderr, "\n");
-    }
-    nwlog = 0;
-}
-
-#define EXPECT_WRITES(...)                                                    \
-    do {                                                                      \
-        static const mmio_write want_[] = {__VA_ARGS__};                      \
-        expect_writes(__LINE__, sizeof want_ / sizeof want_[0], want_);       \
-    } while (0)
-#define EXPECT_NO_WRITES() expect_writes(__LINE__, 0, NULL)
 
 /* Banks the logged writes powered up and down (MEMPOWERDOWN bits), each
  * named once; SIO writes are skipped.  Clears the log. */
@@ -207,21 +141,11 @@ static uint32_t banks_of(const void *p, size_t len)
 
 /* ---- the port's callbacks -------------------------------------------------------- */
 
-static int traps, last_trap;
-static void on_trap(void *ctx, int err, const void *base, size_t len)
-{
-    (void)ctx;
-    (void)base;
-    (void)len;
-    traps++;
-    last_trap = err;
-}
-
 static void new_port(ph_rp2040_port *p)
 {
     ph_rp2040_port_init(p);
     CHECK_EQ(ph_rp2040_port_remap(p, fake_syscfg, fake_sio, banks, small), 0);
-    p->trap = on_trap;
+    p->gate.trap = on_trap;
     traps = 0;
     last_trap = 0;
 }
@@ -232,7 +156,7 @@ static void refused(ph_rp2040_port *p, bool acquire, uint8_t *at, size_t len, in
 {
     uint32_t was = p->off;
     int t = traps;
-    size_t e = p->errors;
+    size_t e = p->gate.errors;
 
     if (acquire)
         p->port.acquire(p, at, len);
@@ -240,7 +164,7 @@ static void refused(ph_rp2040_port *p, bool acquire, uint8_t *at, size_t len, in
         p->port.release(p, at, len);
     expect_writes(line, 0, NULL);
     checks++;
-    if (traps != t + 1 || last_trap != err || p->errors != e + 1 || p->off != was) {
+    if (traps != t + 1 || last_trap != err || p->gate.errors != e + 1 || p->off != was) {
         failures++;
         fprintf(stderr, "%s:%d: %s(%p, 0x%zx): want refusal %d, got trap %d (%d calls)\n",
                 __FILE__, line, acquire ? "acquire" : "release", (void *)at, len, err, last_trap,
@@ -324,7 +248,7 @@ static void test_registers(void)
         inside->port.lock = NULL;
         inside->port.release(inside, banks + 0x10000, 0x10000);
         EXPECT_NO_WRITES();
-        CHECK_EQ(inside->last_error, PH_RP2040_ERR_PROTECTED);
+        CHECK_EQ(inside->gate.last_error, PH_RP2040_ERR_PROTECTED);
     }
 
     /* Granules, remapping, the real addresses. */
@@ -359,16 +283,16 @@ static void test_lock(void)
     new_port(p);
     log_sio = true;
     /* No spinlock: PRIMASK only, nesting-safe. */
-    ph_rp2040_host_primask = 0;
+    ph_hwgate_host_primask = 0;
     p->port.lock(p);
     p->port.lock(p);
-    CHECK_EQ(ph_rp2040_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     p->port.unlock(p);
-    CHECK_EQ(ph_rp2040_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     p->port.unlock(p);
-    CHECK_EQ(ph_rp2040_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     p->port.unlock(p); /* unbalanced: ignored */
-    CHECK_EQ(ph_rp2040_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     EXPECT_NO_WRITES();
 
     /* SIO spinlock 5: claimed by the outermost lock (a read), released by
@@ -378,26 +302,26 @@ static void test_lock(void)
     p->port.lock(p);
     p->port.unlock(p);
     EXPECT_NO_WRITES();
-    CHECK_EQ(ph_rp2040_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     p->port.unlock(p);
     EXPECT_WRITES({lock5, 1u << 5});
-    CHECK_EQ(ph_rp2040_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
 
     /* Core 1 keeps its own depth and saved PRIMASK. */
     fake_sio[PH_RP2040_SIO_CPUID / 4] = 1;
-    ph_rp2040_host_primask = 1;
+    ph_hwgate_host_primask = 1;
     p->port.lock(p);
     CHECK_EQ(p->lock_depth[1], 1u);
     CHECK_EQ(p->lock_depth[0], 0u);
     p->port.unlock(p);
-    CHECK_EQ(ph_rp2040_host_primask, 1u);
+    CHECK_EQ(ph_hwgate_host_primask, 1u);
     EXPECT_WRITES({lock5, 1u << 5});
     fake_sio[PH_RP2040_SIO_CPUID / 4] = 0;
-    ph_rp2040_host_primask = 0;
+    ph_hwgate_host_primask = 0;
 
     /* A hook called without the lock while lock hooks are set: counted. */
     p->port.release(p, banks + 0x30000, 0x10000);
-    CHECK_EQ(p->unlocked_calls, 1u);
+    CHECK_EQ(p->gate.unlocked_calls, 1u);
     nwlog = 0;
     log_sio = false;
 }
@@ -437,7 +361,7 @@ static void test_heap(void)
     reset_chip();
     new_port(p);
     CHECK_EQ(ph_rp2040_use_spinlock(p, 7), 0); /* as a two-core board would */
-    ph_rp2040_host_primask = 0;
+    ph_hwgate_host_primask = 0;
     CHECK_EQ(ph_init(h, pg, &p->port), PH_OK);
     CHECK_EQ(ph_add_region(h, banks, BANKS_SIZE, ph_rp2040_granule_at(p, banks)), PH_OK);
     CHECK_EQ(ph_add_region(h, small, SMALL_SIZE, ph_rp2040_granule_at(p, small)), PH_OK);
@@ -536,11 +460,11 @@ static void test_heap(void)
     }
 
     ph_page_free(h, NULL, 1); /* a bad free reaches the fault hook */
-    CHECK_EQ(p->heap_faults, 1u);
-    CHECK_EQ(p->errors, 0u);
-    CHECK_EQ(p->unlocked_calls, 0u);
+    CHECK_EQ(p->gate.heap_faults, 1u);
+    CHECK_EQ(p->gate.errors, 0u);
+    CHECK_EQ(p->gate.unlocked_calls, 0u);
     CHECK_EQ(p->lock_depth[0], 0u);
-    CHECK_EQ(ph_rp2040_host_primask, 0u);
+    CHECK_EQ(ph_hwgate_host_primask, 0u);
     CHECK_EQ(ph_check(h), PH_OK);
 }
 
@@ -567,15 +491,11 @@ static void test_unknown_memory(void)
 
 int main(void)
 {
-    uint8_t *map = mmap(NULL, MAP_SIZE + PH_RP2040_BANK_SIZE, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *map;
 
-    if (map == MAP_FAILED) {
-        perror("mmap");
+    banks = fake_ram_map(MAP_SIZE, PH_RP2040_BANK_SIZE, &map);
+    if (banks == NULL)
         return 1;
-    }
-    banks = (uint8_t *)(((uintptr_t)map + PH_RP2040_BANK_SIZE - 1) &
-                        ~(uintptr_t)(PH_RP2040_BANK_SIZE - 1));
     small = banks + BANKS_SIZE; /* 4 KB aligned, right after SRAM3 */
 
     test_registers();
@@ -585,6 +505,5 @@ int main(void)
 
     mprotect(banks, BANKS_SIZE + SMALL_SIZE, PROT_READ | PROT_WRITE);
     munmap(map, MAP_SIZE + PH_RP2040_BANK_SIZE);
-    printf("test_rp2040: %d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return checks_summary("test_rp2040");
 }
