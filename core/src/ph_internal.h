@@ -194,6 +194,16 @@ static inline uintptr_t ph_page_addr(const ph_heap *h, const struct ph_region *r
 /* True when every bit of pages [first, first + n) of words is clear. */
 bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n);
 
+/* ph_bits_clear with a range inside one word (the common free) as one
+ * masked test. */
+static inline bool ph_bits_none(const ph_word_t *words, size_t first, size_t n)
+{
+    unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
+    if (n <= PH_CHUNK_PAGES - lo)
+        return (words[first >> PH_CHUNK_LOG2] & ph_mask_range(lo, lo + (unsigned)n)) == 0;
+    return ph_bits_clear(words, first, n);
+}
+
 /* The same over any number of words (ph_bits_set's slow path). */
 bool ph_bits_set_range(const ph_word_t *words, size_t first, size_t n);
 

@@ -13,6 +13,14 @@
  */
 #include "ph_internal.h"
 
+/* The run search, take and give are inlined into the public page calls for
+ * speed; at -Os they stay single out-of-line copies. */
+#if defined(__OPTIMIZE_SIZE__)
+#define PH_PAGE_INLINE static __attribute__((noinline))
+#else
+#define PH_PAGE_INLINE PH_HOT_INLINE
+#endif
+
 static bool is_pow2(size_t x)
 {
     return x != 0 && (x & (x - 1)) == 0;
@@ -224,7 +232,7 @@ static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
     return page;
 }
 
-size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri)
+PH_PAGE_INLINE size_t pages_find(ph_heap *h, size_t n, uint32_t *ri)
 {
     struct ph_region *r = NULL;
     size_t page = SIZE_MAX;
@@ -242,7 +250,8 @@ size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri)
     return page;
 }
 
-uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest)
+PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n,
+                                      bool lowest)
 {
     struct ph_region *r = h->regions_[ri];
 
@@ -261,15 +270,27 @@ uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool
     return ph_page_addr(h, r, first);
 }
 
-uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
+/* The page layer's entry points for the object layer (ph_object.c); the
+ * public calls below use the inline bodies directly. */
+size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri)
 {
-    *first = ph_pages_find(h, n, ri);
-    if (*first == SIZE_MAX)
-        return 0;
-    return ph_pages_take_at(h, *ri, *first, n, true);
+    return pages_find(h, n, ri);
 }
 
-void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest)
+{
+    return pages_take_at(h, ri, first, n, lowest);
+}
+
+uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
+{
+    *first = pages_find(h, n, ri);
+    if (*first == SIZE_MAX)
+        return 0;
+    return pages_take_at(h, *ri, *first, n, true);
+}
+
+PH_PAGE_INLINE void pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
 {
     struct ph_region *r = h->regions_[ri];
 
@@ -282,6 +303,11 @@ void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
     }
 }
 
+void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+{
+    pages_give(h, ri, first, n);
+}
+
 void *ph_page_alloc(ph_heap *h, size_t npages)
 {
     uint32_t ri;
@@ -291,7 +317,8 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
     if (npages == 0 || !ph_heap_ok(h))
         return NULL;
     ph_lock(h);
-    a = ph_pages_take(h, npages, &ri, &first);
+    first = pages_find(h, npages, &ri);
+    a = first == SIZE_MAX ? 0 : pages_take_at(h, ri, first, npages, true);
     ph_unlock(h);
     return (void *)a;
 }
@@ -320,9 +347,9 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
         fault = PH_FAULT_DOUBLE_FREE;
         goto refuse;
     }
-    if (!ph_bits_clear(r->obj, first, npages)) /* object memory: ph_free's */
+    if (!ph_bits_none(r->obj, first, npages)) /* object memory: ph_free's */
         goto refuse;
-    ph_pages_give(h, i, first, npages);
+    pages_give(h, i, first, npages);
     ph_unlock(h);
     return;
 
