@@ -393,6 +393,16 @@ static void large_free(ph_heap *h, const obj_ref *o)
     h->large_pages_ -= o->npages;
 }
 
+/* Span s was full and has a free object again: back on its class list. */
+PH_HOT_INLINE void span_relist(ph_heap *h, struct ph_span *s)
+{
+    s->prev = NULL;
+    s->next = h->avail_[s->cls];
+    if (s->next != NULL)
+        s->next->prev = s;
+    h->avail_[s->cls] = s;
+}
+
 /* Frees the object o found (the lock is held). */
 PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
 {
@@ -405,12 +415,8 @@ PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
     s->used[o->idx >> PH_WORD_LOG2] &= ~(ONE << (o->idx & (PH_WORD_BITS - 1)));
     if (++s->nfree == h->cls_[s->cls].nobj) { /* empty: back to the page allocator */
         span_drop(h, s, o->ri, o->page);
-    } else if (s->nfree == 1) { /* was full: back on its class list */
-        s->prev = NULL;
-        s->next = h->avail_[s->cls];
-        if (s->next != NULL)
-            s->next->prev = s;
-        h->avail_[s->cls] = s;
+    } else if (s->nfree == 1) { /* it was full */
+        span_relist(h, s);
     }
 }
 
@@ -443,8 +449,9 @@ static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
     return large_alloc(h, size, 1);
 }
 
-/* ph_malloc's work, the lock held. */
-static void *alloc_locked(ph_heap *h, size_t size)
+/* ph_malloc's work, the lock held: the fast path (the first span of the
+ * class list), else alloc_slow. */
+PH_HOT_INLINE void *alloc_locked(ph_heap *h, size_t size)
 {
     unsigned c = size_class(size);
     if (c < PH_NCLASSES && h->avail_[c] != NULL)
@@ -454,17 +461,12 @@ static void *alloc_locked(ph_heap *h, size_t size)
 
 void *ph_malloc(ph_heap *h, size_t size)
 {
-    unsigned c;
     void *p;
 
     if (!ph_heap_ok(h))
         return NULL;
-    c = size_class(size);
     ph_lock(h);
-    if (c < PH_NCLASSES && h->avail_[c] != NULL) /* the fast path */
-        p = span_take(h, h->avail_[c], c);
-    else
-        p = alloc_slow(h, size, c);
+    p = alloc_locked(h, size);
     ph_unlock(h);
     return p;
 }
@@ -525,13 +527,8 @@ void ph_free(ph_heap *h, void *p)
         if (s->nfree + 1u == ci->nobj)
             break; /* the span empties: free_slow gives it back */
         *w &= ~bit;
-        if (s->nfree++ == 0) { /* it was full: back on its class list */
-            s->prev = NULL;
-            s->next = h->avail_[s->cls];
-            if (s->next != NULL)
-                s->next->prev = s;
-            h->avail_[s->cls] = s;
-        }
+        if (s->nfree++ == 0) /* it was full */
+            span_relist(h, s);
         ph_unlock(h);
         return;
     }
