@@ -81,11 +81,6 @@ size_t ph_class_size(unsigned c)
     return ((size_t)1 << b) + ((size_t)(c % 8 + 1) << (b - 3));
 }
 
-static size_t align_up(size_t x, size_t a)
-{
-    return (x + a - 1) & ~(a - 1);
-}
-
 size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *first_off,
                       size_t *nwords)
 {
@@ -103,7 +98,7 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
         if (n > PH_SPAN_MAX_OBJECTS)
             n = PH_SPAN_MAX_OBJECTS;
         w = (n + PH_WORD_BITS - 1) / PH_WORD_BITS;
-        off = align_up(PH_SPAN_HDR(w), oa);
+        off = ph_align_up(PH_SPAN_HDR(w), oa);
         if (off >= bytes)
             continue;
         if (off + n * size > bytes)

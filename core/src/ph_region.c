@@ -11,11 +11,6 @@
  */
 #include "ph_internal.h"
 
-static size_t align_up(size_t x, size_t a)
-{
-    return (x + a - 1) & ~(a - 1);
-}
-
 static size_t round_pow2(size_t x)
 {
     size_t p = 1;
@@ -28,10 +23,10 @@ size_t ph_region_meta_bytes(size_t npages)
 {
     size_t nchunks = (npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
     size_t leaves = round_pow2(nchunks);
-    size_t bytes = align_up(sizeof(struct ph_region), sizeof(ph_word_t));
+    size_t bytes = ph_align_up(sizeof(struct ph_region), sizeof(ph_word_t));
     bytes += 3 * nchunks * sizeof(ph_word_t); /* alloc, released, obj bitmaps */
     bytes += ((nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2) * sizeof(ph_word_t); /* scav */
-    bytes = align_up(bytes, sizeof(uint32_t));
+    bytes = ph_align_up(bytes, sizeof(uint32_t));
     bytes += 3 * 2 * leaves * sizeof(uint32_t); /* tree fields, node 0 unused */
     bytes += npages;                            /* page map, one byte a page */
     return bytes;
