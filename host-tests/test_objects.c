@@ -7,7 +7,7 @@
  *                  multiples of PH_ALIGN, PH_ALIGN steps to 128 bytes then 8
  *                  classes per doubling, waste <= 1/8 past 128 bytes; span
  *                  layouts for every page size 64 B .. 64 KiB (printed for
- *                  256 B and 4 KiB pages)
+ *                  256 B and 4 KiB pages), the 1/16 spans of 256 B pages
  *   basics         malloc(0), free(NULL), usable_size(NULL), alignment,
  *                  usable size = the class size (or one of the OBJ_BORROW
  *                  classes above it) or whole pages, no overlap
@@ -225,6 +225,21 @@ static void test_class_spans(void **state)
         }
         if (ps >= 4096 && no_span_seen)
             fail_msg("page %zu: a class without a span", ps);
+        if (ps == 256) {
+            /* spans of up to 2 KiB that waste at most 1/16 where there are
+             * (128 and 224 bytes: 4 pages / 7 and 1 page / 1 at 1/8); none
+             * above 2 KiB for that (256 and 448 bytes stay at 1/8) */
+            static const size_t want[][3] = {
+                { 128, 8, 15 }, { 224, 8, 9 }, { 256, 8, 7 }, { 448, 2, 1 }
+            };
+            for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+                unsigned c = ph_size_class(want[i][0]);
+                size_t k = ph_class_span_pages(&h, c), n = ph_class_span_objects(&h, c);
+                if (ph_class_size(c) != want[i][0] || k != want[i][1] || n != want[i][2])
+                    fail_msg("page 256, %zu-byte class: %zu pages, %zu objects; expected %zu, %zu",
+                             want[i][0], k, n, want[i][1], want[i][2]);
+            }
+        }
         assert_int_equal(ph_class_span_pages(&h, PH_NCLASSES), 0);
         assert_int_equal(ph_class_span_objects(&h, PH_NCLASSES), 0);
         assert_int_equal(ph_class_span_pages(&h, ~0u), 0);
