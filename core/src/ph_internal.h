@@ -195,16 +195,18 @@ static inline uintptr_t ph_page_addr(const ph_heap *h, const struct ph_region *r
 bool ph_bits_clear(const ph_word_t *words, size_t first, size_t n);
 
 /* ph_bits_clear with a range inside one or two words (every free of up to
- * W + 1 pages) as one or two masked tests. */
+ * W + 1 pages) as one or two masked tests (two words: not at -Os). */
 static inline bool ph_bits_none(const ph_word_t *words, size_t first, size_t n)
 {
     unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
     const ph_word_t *w = words + (first >> PH_CHUNK_LOG2);
     if (n <= PH_CHUNK_PAGES - lo)
         return (w[0] & ph_mask_range(lo, lo + (unsigned)n)) == 0;
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: the loop alone */
     if (n <= 2 * (size_t)PH_CHUNK_PAGES - lo)
         return (w[0] & ~ph_mask_below(lo)) == 0 &&
                (w[1] & ph_mask_below(lo + (unsigned)n - PH_CHUNK_PAGES)) == 0;
+#endif
     return ph_bits_clear(words, first, n);
 }
 
@@ -213,7 +215,7 @@ bool ph_bits_set_range(const ph_word_t *words, size_t first, size_t n);
 
 /* True when every bit of pages [first, first + n) of words is set; a range
  * inside one or two words (every free of up to W + 1 pages) is one or two
- * masked compares. */
+ * masked compares (two words: not at -Os). */
 static inline bool ph_bits_set(const ph_word_t *words, size_t first, size_t n)
 {
     unsigned lo = (unsigned)(first & (PH_CHUNK_PAGES - 1));
@@ -223,10 +225,12 @@ static inline bool ph_bits_set(const ph_word_t *words, size_t first, size_t n)
         m = ph_mask_range(lo, lo + (unsigned)n);
         return (w[0] & m) == m;
     }
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: the loop alone */
     if (n <= 2 * (size_t)PH_CHUNK_PAGES - lo) {
         m = ph_mask_below(lo + (unsigned)n - PH_CHUNK_PAGES);
         return (w[0] | ph_mask_below(lo)) == PH_WORD_ONES && (w[1] & m) == m;
     }
+#endif
     return ph_bits_set_range(words, first, n);
 }
 

@@ -115,37 +115,30 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
     size_t size = ph_class_size(c), oa = size & (0 - size), k, best = 0;
     size_t best_waste = 1, best_bytes = 0; /* ratio best_waste / best_bytes */
     size_t n, off, w, waste, bytes;
+    bool eighth = false; /* best wastes at most 1/8: only a 1/16 span beats it */
 
     if (oa > 64)
         oa = 64; /* objects aligned to their size's power of two, up to 64 */
     *nobj = *first_off = *nwords = 0;
-    /* The fewest pages, up to 2 KiB, that waste at most 1/16 ... */
-    for (k = 1; k <= PH_SPAN_MAX_PAGES && (k << page_shift) <= 2048; k++) {
-        bytes = k << page_shift;
-        waste = span_fit(size, oa, bytes, &n, &off, &w);
-        if (n != 0 && waste * 16 <= bytes) {
-            *nobj = n;
-            *first_off = off;
-            *nwords = w;
-            return k;
-        }
-    }
-    /* ... else the fewest that waste at most 1/8, else the least waste. */
     for (k = 1; k <= PH_SPAN_MAX_PAGES; k++) {
         bytes = k << page_shift;
+        if (eighth && bytes > 2048)
+            break;
         waste = span_fit(size, oa, bytes, &n, &off, &w);
         if (n == 0)
             continue;
-        if (best == 0 || waste * best_bytes < best_waste * bytes) {
+        if ((bytes <= 2048 && waste * 16 <= bytes) ||
+            (!eighth && (best == 0 || waste * best_bytes < best_waste * bytes))) {
             best = k;
             best_waste = waste;
             best_bytes = bytes;
             *nobj = n;
             *first_off = off;
             *nwords = w;
+            if (bytes <= 2048 && waste * 16 <= bytes)
+                break;
+            eighth = waste * 8 <= bytes;
         }
-        if (waste * 8 <= bytes)
-            break;
     }
     return best;
 }
