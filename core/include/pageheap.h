@@ -301,9 +301,10 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * bytes plus one bitmap word per 32 objects on a 32-bit core) into equal
  * objects, one bit each: zero bytes per object.  Larger sizes take their
  * own page run, page aligned, and so does a small request when no span of
- * its class fits in the free pages (a small or nearly full heap).  A span whose last object is freed goes back
- * to the page allocator at once, so when every object is freed every page
- * is free (the scavenger may then release it).  A per-region page map (one
+ * its class fits in the free pages (a small or nearly full heap).  A span
+ * whose last object is freed goes back to the page allocator at once, so
+ * when every object is freed every page is free (the scavenger may then
+ * release it).  A per-region page map (one
  * byte per page, holding the distance to the span's first page) finds a
  * pointer's span header in O(1), so bad pointers are refused through the
  * fault hook and change nothing but `faults`:
