@@ -226,11 +226,10 @@ static void test_class_spans(void **state)
         if (ps >= 4096 && no_span_seen)
             fail_msg("page %zu: a class without a span", ps);
         if (ps == 256) {
-            /* spans of up to 2 KiB that waste at most 1/16 where there are
-             * (128 and 224 bytes: 4 pages / 7 and 1 page / 1 at 1/8); none
-             * above 2 KiB for that (256 and 448 bytes stay at 1/8) */
+            /* spans of up to PH_SPAN_CAP (4 KiB) that waste at most 1/16
+             * (at 1/8 alone: 4 pages / 7, 1 / 1, 8 / 7 and 2 / 1) */
             static const size_t want[][3] = {
-                { 128, 8, 15 }, { 224, 8, 9 }, { 256, 8, 7 }, { 448, 2, 1 }
+                { 128, 8, 15 }, { 224, 8, 9 }, { 256, 16, 15 }, { 448, 9, 5 }
             };
             for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
                 unsigned c = ph_size_class(want[i][0]);
@@ -245,6 +244,38 @@ static void test_class_spans(void **state)
         assert_int_equal(ph_class_span_pages(&h, ~0u), 0);
         if (ps == 256 || ps == 4096)
             print_class_table(&h, ps);
+    }
+    /* Layouts follow the heap's size until the first span: a 7 KiB heap
+     * caps spans for 1/16 waste at 1/16 of itself (448 bytes, one page),
+     * so those classes fall back to 1/8; once a span exists, adding a
+     * region changes no layout. */
+    {
+        static _Alignas(256) unsigned char small[7 * 1024], big[64 * 1024];
+        static const size_t want[][3] = { { 128, 4, 7 }, { 256, 8, 7 }, { 448, 2, 1 } };
+        assert_int_equal(ph_init(&h, 256, NULL), PH_OK);
+        assert_int_equal(ph_add_region(&h, small, sizeof small, 0), PH_OK);
+        for (int round = 0; round < 2; round++) {
+            for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+                unsigned c = ph_size_class(want[i][0]);
+                size_t k = ph_class_span_pages(&h, c), n = ph_class_span_objects(&h, c);
+                if (k != want[i][1] || n != want[i][2])
+                    fail_msg("7 KiB heap (round %d), %zu-byte class: %zu pages, %zu objects; "
+                             "expected %zu, %zu", round, want[i][0], k, n, want[i][1], want[i][2]);
+            }
+            assert_int_equal(ph_check(&h), PH_OK);
+            if (round == 0) {
+                void *p = ph_malloc(&h, 100); /* the first span */
+                assert_non_null(p);
+                assert_int_equal(ph_add_region(&h, big, sizeof big, 0), PH_OK);
+                ph_free(&h, p);
+            }
+        }
+        /* a heap whose regions came before any span: 71 KiB takes 4 KiB */
+        assert_int_equal(ph_init(&h, 256, NULL), PH_OK);
+        assert_int_equal(ph_add_region(&h, small, sizeof small, 0), PH_OK);
+        assert_int_equal(ph_add_region(&h, big, sizeof big, 0), PH_OK);
+        assert_int_equal(ph_class_span_pages(&h, ph_size_class(448)), 9);
+        assert_int_equal(ph_check(&h), PH_OK);
     }
     /* a heap that is not initialised has no layout */
     memset(&h, 0, sizeof h);

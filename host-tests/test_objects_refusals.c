@@ -317,7 +317,7 @@ static void test_bad_pointers(void **state)
     static char names[3][4][80];
     for (size_t k = 0; k < 3; k++) {
         unsigned c = ph_size_class(sp[k].size);
-        size_t nobj, off, nw, pages = ph_span_layout(c, 8, &nobj, &off, &nw);
+        size_t nobj, off, nw, pages = ph_span_layout(c, 8, f->h.span_cap_, &nobj, &off, &nw);
         size_t size = ph_class_size(c);
         char *span = firsts[k] - off; /* each is object 0 of its span */
         assert_int_equal(pages, ph_class_span_pages(&f->h, c));

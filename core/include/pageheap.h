@@ -84,6 +84,15 @@ extern "C" {
 #define PH_CLASS_BORROW 2u
 #endif
 
+/* Spans of at most this many bytes (and at most 1/16 of the heap's pages
+ * when the first span is made) are chosen when their header and tail
+ * waste at most 1/16 of the span; otherwise a class takes the fewest
+ * pages that waste at most 1/8.  Larger spans mean fewer span refills and
+ * less tail waste, but more free slots held per class. */
+#ifndef PH_SPAN_CAP
+#define PH_SPAN_CAP 4096u
+#endif
+
 /* A small span holds at most this many objects (its header bitmap is
  * PH_SPAN_MAX_OBJECTS / W words) and at most PH_SPAN_MAX_PAGES pages. */
 #define PH_SPAN_MAX_OBJECTS 256u
@@ -204,6 +213,7 @@ typedef struct ph_heap {
     struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
     size_t small_spans_, small_span_pages_;
     size_t large_objects_, large_pages_;
+    size_t span_cap_;                    /* span layouts' cap (PH_SPAN_CAP) */
     struct ph_span *avail_[PH_NCLASSES]; /* per class: spans with a free object */
     ph_class_info_ cls_[PH_NCLASSES];
 } ph_heap;

@@ -188,14 +188,15 @@ static int check_region_objects(const ph_heap *h, const struct ph_region *r, siz
     return PH_OK;
 }
 
-/* The class table: what ph_object_init computes for this page size. */
+/* The class table: what ph_object_init computes for this page size and
+ * span cap. */
 static int check_classes(const ph_heap *h)
 {
     unsigned c;
 
     for (c = 0; c < PH_NCLASSES; c++) {
         const ph_class_info_ *ci = &h->cls_[c];
-        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, &nobj, &off, &nw);
+        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, h->span_cap_, &nobj, &off, &nw);
         if (ci->size != ph_class_size(c) || ci->recip != (uint32_t)(0xFFFFFFFFu / ci->size) + 1u ||
             ci->nobj != nobj || ci->first_off != off || ci->npages != k || ci->nwords != nw ||
             ci->limit != nobj * ci->size)

@@ -310,10 +310,17 @@ static inline uint32_t ph_region_of(const ph_heap *h, uintptr_t a)
 
 /* ---- objects: ph_object.c ---- */
 
-/* Pages and objects of a span of class c for pages of 2^page_shift bytes;
- * *first_off gets object 0's offset, *nwords the bitmap words. */
-size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *first_off,
-                      size_t *nwords);
+/* Pages and objects of a span of class c for pages of 2^page_shift bytes:
+ * the fewest pages of at most cap bytes that waste at most 1/16 of the
+ * span, else the fewest (up to PH_SPAN_MAX_PAGES) that waste at most 1/8,
+ * else the least waste; *first_off gets object 0's offset, *nwords the
+ * bitmap words. */
+size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t cap, size_t *nobj,
+                      size_t *first_off, size_t *nwords);
+
+/* The span cap for h's current pages: 1/16 of the heap, at most
+ * PH_SPAN_CAP (PH_SPAN_CAP while the heap has no page). */
+size_t ph_span_cap(const ph_heap *h);
 
 /* Sets up h's class table and lists for its page size (from ph_init). */
 void ph_object_init(ph_heap *h);

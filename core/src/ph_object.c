@@ -16,18 +16,17 @@
  * Spans.  A class takes spans of 1..PH_SPAN_MAX_PAGES pages from the page
  * allocator and carves them into equal objects after a small header (struct
  * ph_span: list links, free count, class, one bit per object; the class's
- * numbers live in ph_heap.cls_).  ph_init picks, per class, the fewest pages
- * of at most 2 KiB whose tail and header waste is at most 1/16 of the
- * span; failing that, the fewest pages (up to PH_SPAN_MAX_PAGES) that
- * waste at most 1/8, or else the page count with the least waste: small
- * spans, so a class with few live objects holds little memory and an empty
- * span goes back sooner.  (With 1/8 alone, classes of 256-byte pages
- * wasted up to 12.5% and several held one or two objects a span, so each
- * of their mallocs was a page allocation; the 1/16 step serves issue 4's
- * small trace in a 2% smaller heap with 13% fewer instructions per malloc
- * on a Cortex-M3.  1/16 without the 2 KiB bound needs 5% less heap, but
- * gives a lone 448-byte object a span of 9 pages, more than a 7 KiB heap
- * such as microbit's can spare.)  A class that fits no object in
+ * numbers live in ph_heap.cls_).  Per class, the span is the fewest pages
+ * of at most PH_SPAN_CAP bytes (4 KiB), and at most 1/16 of the heap, whose
+ * tail and header waste is at most 1/16 of the span; failing that, the
+ * fewest pages (up to PH_SPAN_MAX_PAGES) that waste at most 1/8, or else
+ * the page count with the least waste.  (With 1/8 alone, classes of
+ * 256-byte pages wasted up to 12.5% and several held one or two objects a
+ * span, so each of their mallocs was a page allocation; bench/target shows
+ * what the 1/16 step buys.  The heap fraction keeps a heap of a few KiB,
+ * such as microbit's, from giving one 448-byte object a 9-page span.)  The
+ * layouts are computed again when a region is added while no span exists,
+ * so they follow the heap's size.  A class that fits no object in
  * PH_SPAN_MAX_PAGES pages is served as a page run.
  * Per object the overhead is zero bytes: an object's state is its bit.
  *
@@ -109,8 +108,8 @@ static size_t span_fit(size_t size, size_t oa, size_t bytes, size_t *n, size_t *
     return bytes - *n * size;
 }
 
-size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *first_off,
-                      size_t *nwords)
+size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t cap, size_t *nobj,
+                      size_t *first_off, size_t *nwords)
 {
     size_t size = ph_class_size(c), oa = size & (0 - size), k, best = 0;
     size_t best_waste = 1, best_bytes = 0; /* ratio best_waste / best_bytes */
@@ -122,12 +121,12 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
     *nobj = *first_off = *nwords = 0;
     for (k = 1; k <= PH_SPAN_MAX_PAGES; k++) {
         bytes = k << page_shift;
-        if (eighth && bytes > 2048)
+        if (eighth && bytes > cap)
             break;
         waste = span_fit(size, oa, bytes, &n, &off, &w);
         if (n == 0)
             continue;
-        if ((bytes <= 2048 && waste * 16 <= bytes) ||
+        if ((bytes <= cap && waste * 16 <= bytes) ||
             (!eighth && (best == 0 || waste * best_bytes < best_waste * bytes))) {
             best = k;
             best_waste = waste;
@@ -135,7 +134,7 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
             *nobj = n;
             *first_off = off;
             *nwords = w;
-            if (bytes <= 2048 && waste * 16 <= bytes)
+            if (bytes <= cap && waste * 16 <= bytes)
                 break;
             eighth = waste * 8 <= bytes;
         }
@@ -143,12 +142,19 @@ size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t *nobj, size_t *fir
     return best;
 }
 
+size_t ph_span_cap(const ph_heap *h)
+{
+    size_t cap = (h->pages_total_ << h->page_shift_) / 16;
+    return h->pages_total_ == 0 || cap > PH_SPAN_CAP ? PH_SPAN_CAP : cap;
+}
+
 void ph_object_init(ph_heap *h)
 {
     unsigned c;
 
     for (c = 0; c < PH_NCLASSES; c++) {
-        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, &nobj, &off, &nw);
+        size_t nobj, off, nw;
+        size_t k = ph_span_layout(c, h->page_shift_, h->span_cap_, &nobj, &off, &nw);
         uint32_t size = (uint32_t)ph_class_size(c);
         h->avail_[c] = NULL;
         h->cls_[c].recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
