@@ -22,3 +22,15 @@ bench_setup() {
         command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
     done
 }
+
+# bench_workdir NAME KEEP: sets WORK to a fresh directory /tmp/NAME.XXXXXX,
+# removed when the script exits unless KEEP is 1 (then its path goes to
+# stderr).
+bench_workdir() {
+    WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+    if [ "$2" = 1 ]; then
+        echo "work directory: $WORK" >&2
+    else
+        trap 'rm -rf "$WORK"' EXIT
+    fi
+}

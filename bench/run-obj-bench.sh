@@ -73,12 +73,7 @@ declare -A PRELOAD=([ph]="" [glibc]="" [jemalloc]=libjemalloc.so.2 [mimalloc]=li
 declare -A NAME=([ph]=pageheap [glibc]=glibc [jemalloc]=jemalloc [mimalloc]=mimalloc)
 TRACES=(small mixed)
 
-WORK=$(mktemp -d /tmp/obj-bench.XXXXXX)
-if [ "${PH_OBJ_BENCH_KEEP:-0}" = 1 ]; then
-    echo "work directory: $WORK" >&2
-else
-    trap 'rm -rf "$WORK"' EXIT
-fi
+bench_workdir obj-bench "${PH_OBJ_BENCH_KEEP:-0}"
 
 # shellcheck disable=SC2317  # called through pool_run
 # run_bench ALLOC TRACE HEAP_BYTES MODE: obj_bench with the allocator's

@@ -61,12 +61,7 @@ HEAPS=(16384 262144)
 declare -A REF_OPS=([16384]=${PH_BENCH_REF_OPS_SMALL:-50000} [262144]=${PH_BENCH_REF_OPS_LARGE:-10000})
 declare -A HEAP_NAME=([16384]="16 Ki pages (64 MiB)" [262144]="256 Ki pages (1 GiB)")
 
-WORK=$(mktemp -d /tmp/page-bench.XXXXXX)
-if [ "${PH_BENCH_KEEP:-0}" = 1 ]; then
-    echo "work directory: $WORK" >&2
-else
-    trap 'rm -rf "$WORK"' EXIT
-fi
+bench_workdir page-bench "${PH_BENCH_KEEP:-0}"
 
 # ---- run 1: per-operation dumps ------------------------------------------
 

@@ -50,12 +50,7 @@ bench_setup scav_bench $# "${1:-}" valgrind callgrind_annotate awk sort paste
 OPS=${PH_SCAV_BENCH_OPS:-100000}
 SEED=${PH_SCAV_BENCH_SEED:-1}
 
-WORK=$(mktemp -d /tmp/scav-bench.XXXXXX)
-if [ "${PH_SCAV_BENCH_KEEP:-0}" = 1 ]; then
-    echo "work directory: $WORK" >&2
-else
-    trap 'rm -rf "$WORK"' EXIT
-fi
+bench_workdir scav-bench "${PH_SCAV_BENCH_KEEP:-0}"
 
 # name|granule|arguments|labels|function
 CASES=()

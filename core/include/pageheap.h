@@ -84,10 +84,10 @@ extern "C" {
 #define PH_CLASS_BORROW 2u
 #endif
 
-/* Spans of at most this many bytes (and at most 1/16 of the heap's pages
- * when the first span is made) are chosen when their header and tail
- * waste at most 1/16 of the span; otherwise a class takes the fewest
- * pages that waste at most 1/8.  Larger spans mean fewer span refills and
+/* Spans of at most this many bytes, and at most 1/16 of the heap's pages
+ * as they are when the last region before the first span was added, are
+ * chosen when their header and tail waste at most 1/16 of the span;
+ * otherwise a class takes the fewest pages that waste at most 1/8.  Larger spans mean fewer span refills and
  * less tail waste, but more free slots held per class. */
 #ifndef PH_SPAN_CAP
 #define PH_SPAN_CAP 4096u
@@ -314,10 +314,10 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * its class fits in the free pages (a small or nearly full heap).  A span
  * whose last object is freed goes back to the page allocator at once, so
  * when every object is freed every page is free (the scavenger may then
- * release it).  A per-region page map (one
- * byte per page, holding the distance to the span's first page) finds a
- * pointer's span header in O(1), so bad pointers are refused through the
- * fault hook and change nothing but `faults`:
+ * release it).  A per-region page map (one byte per page, holding the
+ * distance to the span's first page) finds a pointer's span header in
+ * O(1), so bad pointers are refused through the fault hook and change
+ * nothing but `faults`:
  *   PH_FAULT_BAD_POINTER  in no region, not the start of an object (an
  *                         interior pointer, a span header), or memory of
  *                         ph_page_alloc (the two APIs do not mix: and

@@ -116,13 +116,13 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 #define PH_HOT_INLINE static inline
 #endif
 
-/* log2 of a power of two x (or of the next power of two up). */
 /* x rounded up to a multiple of a (a power of two). */
 static inline size_t ph_align_up(size_t x, size_t a)
 {
     return (x + a - 1) & ~(a - 1);
 }
 
+/* log2 of a power of two x (or of the next power of two up). */
 static inline uint32_t ph_log2_ceil(uintptr_t x)
 {
     uint32_t n = 0;

@@ -342,14 +342,38 @@ typedef struct obj_ref {
     size_t npages;      /* pages of a large object       */
 } obj_ref;
 
+/* The live object that starts at a, in the span whose page `page` of r
+ * has page-map code `code` (a span code): 0 with the span's first page in
+ * *page, the span in *sp and the object's index in *idx; else the fault
+ * code.  Shared by ph_free's fast path and obj_find. */
+PH_HOT_INLINE int span_object(const ph_heap *h, const struct ph_region *r, uintptr_t a,
+                              uint8_t code, size_t *page, struct ph_span **sp, size_t *idx)
+{
+    struct ph_span *s;
+    const ph_class_info_ *ci;
+    size_t off;
+
+    *page -= code - PH_PM_SPAN;
+    s = (struct ph_span *)ph_page_addr(h, r, *page);
+    ci = &h->cls_[s->cls];
+    off = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
+    if (off >= ci->limit)
+        return PH_FAULT_BAD_POINTER;
+    *idx = (size_t)(((uint64_t)off * ci->recip) >> 32);
+    if (*idx * ci->size != off)
+        return PH_FAULT_BAD_POINTER;
+    if ((s->used[*idx >> PH_WORD_LOG2] & (ONE << (*idx & (PH_WORD_BITS - 1)))) == 0)
+        return PH_FAULT_DOUBLE_FREE;
+    *sp = s;
+    return 0;
+}
+
 /* Finds the live object that starts at a: 0, or the fault code. */
 PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
 {
     uint32_t ri = ph_region_of(h, a);
     const struct ph_region *r;
-    const ph_class_info_ *ci;
-    struct ph_span *s;
-    size_t page, off;
+    size_t page;
     uint8_t code;
 
     if (ri == h->nregions_)
@@ -359,20 +383,9 @@ PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
     code = r->pmap[page];
     o->ri = ri;
     if (PH_PM_IS_SPAN(code)) {
-        page -= code - PH_PM_SPAN;
-        s = (struct ph_span *)ph_page_addr(h, r, page);
-        ci = &h->cls_[s->cls];
-        off = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
-        if (off >= ci->limit)
-            return PH_FAULT_BAD_POINTER;
-        o->idx = (size_t)(((uint64_t)off * ci->recip) >> 32);
-        if (o->idx * ci->size != off)
-            return PH_FAULT_BAD_POINTER;
-        if ((s->used[o->idx >> PH_WORD_LOG2] & (ONE << (o->idx & (PH_WORD_BITS - 1)))) == 0)
-            return PH_FAULT_DOUBLE_FREE;
+        int fault = span_object(h, r, a, code, &page, &o->s, &o->idx);
         o->page = page;
-        o->s = s;
-        return 0;
+        return fault;
     }
     if (code == PH_PM_LARGE) {
         size_t n = 1;
@@ -525,32 +538,21 @@ void ph_free(ph_heap *h, void *p)
     for (i = 0; i < h->nregions_; i++) {
         const struct ph_region *r = h->regions_[i];
         uintptr_t off = a - r->base;
-        size_t page, o, idx;
+        size_t page, idx;
         struct ph_span *s;
-        const ph_class_info_ *ci;
-        ph_word_t *w, bit;
+        ph_word_t *w;
         uint8_t code;
 
         if (off >= r->limit - r->base)
             continue;
         page = (size_t)(off >> h->page_shift_);
         code = r->pmap[page];
-        if (!PH_PM_IS_SPAN(code))
+        if (!PH_PM_IS_SPAN(code) || span_object(h, r, a, code, &page, &s, &idx) != 0)
             break;
-        page -= code - PH_PM_SPAN;
-        s = (struct ph_span *)ph_page_addr(h, r, page);
-        ci = &h->cls_[s->cls];
-        o = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
-        if (o >= ci->limit)
-            break;
-        idx = (size_t)(((uint64_t)o * ci->recip) >> 32);
-        w = &s->used[idx >> PH_WORD_LOG2];
-        bit = ONE << (idx & (PH_WORD_BITS - 1));
-        if (idx * ci->size != o || (*w & bit) == 0)
-            break;
-        if (s->nfree + 1u == ci->nobj)
+        if (s->nfree + 1u == h->cls_[s->cls].nobj)
             break; /* the span empties: free_slow gives it back */
-        *w &= ~bit;
+        w = &s->used[idx >> PH_WORD_LOG2];
+        *w &= ~(ONE << (idx & (PH_WORD_BITS - 1)));
         if (s->nfree++ == 0) /* it was full */
             span_relist(h, s);
         ph_unlock(h);

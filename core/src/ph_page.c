@@ -64,7 +64,7 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
         return PH_EINVAL;
     }
     h->page_shift_ = ph_log2_ceil(page_size);
-    h->span_cap_ = PH_SPAN_CAP;
+    h->span_cap_ = ph_span_cap(h); /* no page yet: PH_SPAN_CAP */
     ph_object_init(h);
     h->magic_ = PH_HEAP_MAGIC;
     return PH_OK;
@@ -209,7 +209,7 @@ int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule)
     h->metadata_bytes_ += meta_pages << h->page_shift_;
     /* Span layouts follow the heap's size until the first span is made
      * (so a heap of a few KiB gets no span of 4 KiB). */
-    if (h->small_spans_ == 0 && ph_span_cap(h) != h->span_cap_) {
+    if (h->small_spans_ == 0 && h->span_cap_ != ph_span_cap(h)) {
         h->span_cap_ = ph_span_cap(h);
         ph_object_init(h);
     }
