@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_callgrind.h: what the benchmark programs share to be measured by
  * callgrind: its client requests (no-ops when valgrind's headers are not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/bench_lib.sh: sourced by the run-*-bench.sh scripts.
 # shellcheck shell=bash
 

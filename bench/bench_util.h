@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_util.h: what the host benchmark programs (page_bench, obj_bench,
  * scav_bench) share besides the callgrind bracket: the random numbers,

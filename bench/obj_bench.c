@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * obj_bench: instructions per call of pageheap's malloc family, and of the
  * host's allocators (glibc, jemalloc, mimalloc) on the same trace; and the

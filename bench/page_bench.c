@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_bench: instructions per operation of pageheap's page allocator, and of
  * the naive reference model (ref/refmodel.c), on one random trace.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-obj-bench.sh BUILD_DIR
 #
 # Instructions per call of pageheap's malloc family against glibc, jemalloc

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-page-bench.sh BUILD_DIR
 #
 # Instructions per operation of pageheap's page allocator, against the naive

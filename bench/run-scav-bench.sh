@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-scav-bench.sh BUILD_DIR
 #
 # Instructions per call and per released granule of ph_scavenge and ph_idle

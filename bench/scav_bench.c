@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scav_bench: instructions per call and per released granule of
  * ph_scavenge and ph_idle on a 1 GiB host heap, counted with callgrind.

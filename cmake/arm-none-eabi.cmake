@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain file: arm-none-eabi-gcc (Debian's gcc-arm-none-eabi 12.2) for
 # bare-metal Cortex-M and Cortex-A.
 #

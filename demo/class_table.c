@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * class_table: prints pageheap's size classes for this build and a page
  * size, as a markdown table: class size, the requests it serves, its worst

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_demo: pageheap's page allocator driven through a firmware-like day,
  * on the host, with a picture of the heap after every step.

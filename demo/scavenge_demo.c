@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scavenge_demo: pageheap's scavenger giving memory back to Linux through
  * the madvise port (port/host/ph_port_madvise.h), the way the Go runtime

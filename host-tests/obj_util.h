@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * obj_util.h: helpers shared by the object-layer tests (test_objects*.c),
  * one header on top of ph_test_util.h so every test stays one executable.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_test_util.h: helpers shared by the host tests (one header, no library,
  * so that every test file stays one self-contained executable).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scav_harness.h: the scavenger tests' harness (one header, included by
  * each test_scav*.c, so every test file stays one executable).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # host-tests/scavenge.cmake: the scavenger's tests (issue 3), included at
 # the end of host-tests/CMakeLists.txt (which defines PH_CMOCKA and
 # PH_TEST_WARNINGS).  Same pattern: one executable per file, one CTest test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bits.c: the bit helpers of core/src/ph_bits.h.
  *

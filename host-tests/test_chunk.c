@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_chunk.c: the one-word chunk operations and the summary merge.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_host_ports.c: the reusable host ports of port/host/.
  *

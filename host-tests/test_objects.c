@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_objects.c: unit and table tests of the object layer (API.md
  * "Objects", pageheap.h "objects (the malloc family)").

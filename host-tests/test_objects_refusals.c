@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_objects_refusals.c: every refusal of the object API (API.md
  * "Objects", pageheap.h "objects"), and its locking.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pages_table.c: table tests of page allocation, in the style of Go's
  * mpagealloc_test.go: each case is a heap state and what happens to it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_random.c: randomised differential tests of the page allocator
  * against the naive reference model (ref/refmodel.c: one byte per page,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_refusals.c: every refusal of API.md "Set-up" and "Pages", and the
  * locking rules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_scavenge.c: tables of heap states for the scavenger, in the style of
  * Go's mpagealloc_test.go / mgcscavenge_test.go: regions at fixed offsets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_scavenge_idle.c: ph_idle, the idle-time entry point, against what
  * pageheap.h documents:

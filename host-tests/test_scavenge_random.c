@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_scavenge_random.c: randomised differential runs of the page
  * allocator with its release state, against the reference model

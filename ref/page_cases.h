@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_cases.h: the page-allocator table cases, in the style of Go's
  * mpagealloc_test.go, shared by host-tests/test_pages_table.c (CMocka) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "refmodel.h"
 
 #include <stdlib.h>

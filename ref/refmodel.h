@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refmodel: the naive reference page allocator that tests and benchmarks
  * compare pageheap against.  One byte per page, a linear first-fit scan over

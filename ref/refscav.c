@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refscav.c: the reference model of pages and release state.  See
  * refscav.h for the rules it implements.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refscav: the naive reference model of pageheap's pages AND their release
  * state, for the scavenger's differential tests.  Host only (libc).

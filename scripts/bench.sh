@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Benchmarks: installs what is missing, builds the host configuration
 # (build/host, RelWithDebInfo: -O2 -g, so callgrind can name functions) and
 # runs bench/run-page-bench.sh (page allocator), bench/run-scav-bench.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/board.sh: configure, build, test or run one board's firmware.
 #
 #   scripts/board.sh <board> [configure|build|test|run <firmware>|qemu-command]

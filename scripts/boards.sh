@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/boards.sh: builds and tests every board under boards/ (each folder
 # with a board.cmake): configure + build (build/board-<board>) + ctest of
 # every QEMU_TEST firmware (hello, and the on-target suite, demo and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds and tests the ports for boards that really power RAM down
 # (port/nrf52840, port/rp2040).  QEMU models neither chip, so:
 #

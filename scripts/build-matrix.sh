@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the core library, warnings as errors, for every Arm core in
 # PH_ARM_CPUS (with cmake/arm-none-eabi.cmake) and for the x86-64 host (gcc
 # and clang), each at -Os and -O2.  Only libpageheap.a is built: tests, bench

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash disable=SC2034
 # Shared helpers for scripts/*.sh.  Sourced, not run.
 #

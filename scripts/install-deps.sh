@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages that the build, the tests, the benchmarks and
 # the QEMU boards need, and only those that are missing.  Nothing is done (no
 # apt-get update, no network) when everything is installed already.
@@ -24,6 +25,8 @@ packages=(
     python3                   # real program run under the LD_PRELOAD library (test)
     libjemalloc-dev           # peer allocator in the object benchmark
     libmimalloc-dev           # peer allocator in the object benchmark
+    clang                     # the fuzzer (libFuzzer) and the clang build-matrix cells
+    libclang-rt-14-dev        # libFuzzer and the sanitizer runtimes for clang
 )
 
 installed() {
@@ -65,10 +68,35 @@ else
     echo "install-deps.sh: not root and no sudo; install as root: ${missing[*]}" >&2
     exit 1
 fi
-# env: sudo resets the environment, so pass the variable through the command.
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
+# Another apt or dpkg run (an unattended upgrade on a fresh machine) may hold
+# the package manager's lock: wait for it up to PH_APT_LOCK_WAIT seconds
+# (default 600) instead of failing.  apt's own output goes to a log, printed
+# only when a command fails, so a good run prints three lines.
+lock_wait="${PH_APT_LOCK_WAIT:-600}"
+log="$(mktemp "${TMPDIR:-/tmp}/ph-install-deps.XXXXXX")"
+apt() {
+    # env: sudo resets the environment, so pass the variable through the command.
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get -q -o DPkg::Lock::Timeout="$lock_wait" "$@" >>"$log" 2>&1; then
+        echo "install-deps.sh: apt-get $1 failed; its output:" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+}
+# DPkg::Lock::Timeout covers dpkg's lock; "update" takes the lists lock,
+# which older apt does not wait for, so it is retried.
+for try in 1 2 3 4 5 6; do
+    if "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q \
+            -o DPkg::Lock::Timeout="$lock_wait" update >>"$log" 2>&1; then
+        break
+    fi
+    [ "$try" -lt 6 ] || apt update     # the last try prints the log and exits
+    echo "install-deps.sh: apt-get update failed (lock held?), retrying in 20 s"
+    sleep 20
+done
+apt install -y --no-install-recommends "${missing[@]}"
+rm -f "$log"
 
 for p in "${missing[@]}"; do
     installed "$p" || { echo "install-deps.sh: $p still missing" >&2; exit 1; }

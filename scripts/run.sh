@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main command of the README: installs what is missing, builds the
 # default board's demo firmware (demo/qemu, board mps2-an385, a Cortex-M3)
 # and runs it under QEMU, its output in this terminal: a firmware-like

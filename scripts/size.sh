@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prints a markdown table of the code size of libpageheap.a per Arm core at
 # -Os and -O2: text/data/bss summed over the library's objects, as
 # arm-none-eabi-size reports them.  Builds (or brings up to date) the same

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The test command of the README.  Installs what is missing, then for three
 # host configurations configures, builds and runs every CTest test:
 #
@@ -61,6 +62,7 @@ host_config() {
 if [ "${PH_SKIP_DEPS:-0}" != 1 ]; then
     step "install-deps" bash "$PH_ROOT/scripts/install-deps.sh"
 fi
+step "license (LICENSE + SPDX line in every file)" bash "$PH_ROOT/scripts/check-license.sh"
 step "host (build/host)" host_config build/host \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_SANITIZE=OFF -DPH_WORD_BITS= -DPH_PORTABLE_BITS=OFF
 step "host-san (build/host-san, ASan+UBSan)" host_config build/host-san \

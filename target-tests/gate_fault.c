@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gate_fault.c: the negative test of the simulated power gate (firmware
  * "gate-fault", CTest "<board>:gate-fault").

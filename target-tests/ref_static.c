@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref_static.c: the reference model (ref/refmodel.c, compiled unchanged)
  * with its two C library calls, calloc in ref_add_region and free in

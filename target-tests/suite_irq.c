@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * suite_irq.c: the lock hooks under real interrupts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * suite_main.c: the on-target suite's entry point and shared helpers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * suite_newlib.c: newlib's printf and malloc go through pageheap.
  *

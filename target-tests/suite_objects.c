@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * suite_objects.c: the object layer (ph_malloc and the rest) on target, on
  * heaps of the suite's own in the static arena.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * suite_scavenge.c: a scavenge-and-reacquire cycle of the default heap
  * under the board's simulated power gate (port/simgate, board_simgate()).

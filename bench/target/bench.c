@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench (bench/target): instructions per malloc, free, page alloc, page
  * free and scavenge on a QEMU board, for pageheap and for newlib's own

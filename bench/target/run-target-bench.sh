@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/target/run-target-bench.sh: the on-target benchmark (bench/target/
 # bench.c) on QEMU boards, as a markdown table, compared with the targets
 # of issue 4.

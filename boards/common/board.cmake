@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # boards/common/board.cmake: building firmware for the board named by
 # PH_BOARD.  Included by boards/<board>/CMakeLists.txt right after the
 # board's own boards/<board>/board.cmake, which sets:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/board.h: what every board folder supplies to firmware
  * (the on-target suite, the demo, the benchmark), on top of port/newlib's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/board_common.c: the parts of the board API that are the
  * same on every board (boards/common/board.h, port/newlib's board hooks):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/board_internal.h: what the shared board code and each
  * board's own files say to each other (not part of the board API).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/cmsdk.h: the Arm CMSDK APB UART and 32-bit timer, as
  * QEMU models them on mps2-an385/an386/an500, mps2-an505 and mps3-an547.

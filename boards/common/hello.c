@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/hello.c: the first firmware of every board, a smoke test
  * of the board itself (boards/<board>/CMakeLists.txt registers it as the

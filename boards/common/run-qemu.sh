@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # boards/common/run-qemu.sh: runs one firmware under QEMU for CTest.
 #
 #   run-qemu.sh [--timeout SECONDS] [--log FILE] -- qemu-system-arm ARGS...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/sbrk.c: _sbrk for firmware that keeps newlib's own malloc
  * (ph_board_firmware(... NEWLIB_MALLOC)), e.g. the benchmark's baselines.

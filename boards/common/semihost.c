@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/semihost.c: the one semihosting call the boards need,
  * SYS_EXIT_EXTENDED (0x20): QEMU (-semihosting-config enable=on) ends with

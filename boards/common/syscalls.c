@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/syscalls.c: newlib's system calls for a board firmware.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/microbit: QEMU's microbit, a BBC micro:bit v1 (Nordic nRF51822:
  * Cortex-M0, ARMv6-M, no MPU, no FPU, 256 KiB flash at 0, 16 KiB SRAM at

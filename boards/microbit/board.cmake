@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # boards/microbit/board.cmake: the board's facts (see boards/README.md).
 # Keep each set() on one line (scripts/board.sh reads them).
 set(PH_BOARD_CPU cortex-m0)

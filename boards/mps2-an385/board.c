@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/mps2-an385: QEMU's mps2-an385, an MPS2 FPGA board with a
  * Cortex-M3 (ARMv7-M, MPU with 8 regions, no FPU).  The default board.

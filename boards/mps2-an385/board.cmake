@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # boards/mps2-an385/board.cmake: the board's facts (see boards/README.md).
 # Read by boards/common/board.cmake and, line by line, by scripts/board.sh:
 # keep each set() on one line.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # boards/mps2-an386/board.cmake: the board's facts (see boards/README.md).
 # The an385 board with a Cortex-M4 (FPU: hard float ABI): the same board.c
 # and memory map.  Keep each set() on one line (scripts/board.sh reads them).

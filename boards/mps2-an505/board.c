@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/mps2-an505: QEMU's mps2-an505, an MPS2+ FPGA image of the Arm
  * IoT Kit (SSE-200) with one Cortex-M33 (ARMv8-M Mainline, Security

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/mps3-an547: QEMU's mps3-an547, an MPS3 FPGA image of the Arm
  * Corstone-300 (SSE-300) with a Cortex-M55 (ARMv8.1-M Mainline, Helium,

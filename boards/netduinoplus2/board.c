@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/netduinoplus2: QEMU's netduinoplus2, a Netduino Plus 2 (ST
  * STM32F405RG: Cortex-M4 with FPU, MPU with 8 regions, 1 MiB flash at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/virt: QEMU's virt machine with a Cortex-A15 (-cpu cortex-a15,
  * ARMv7-A with virtualization and LPAE, VFPv4 + NEON, generic timer, PMU;

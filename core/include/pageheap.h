@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pageheap: a freestanding page allocator (and, later, malloc family) for
  * bare-metal Cortex-M / Cortex-A boards and for the host.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_check.c: invariant checking, statistics and introspection.  Kept apart
  * from the hot path; nothing here changes heap state.

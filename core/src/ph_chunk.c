@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_chunk.c: runs of free pages inside one chunk (one bitmap word).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_internal.h: the data structures behind pageheap's page allocator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_object.c: the malloc family on top of the page allocator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_page.c: the public page API: set-up, allocation and free.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_region.c: one region's summary tree: building it, keeping it up to date
  * after a run of bits changed, and searching it for the first fit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_scavenge.c: giving free RAM back through the port's release hook, and
  * taking it back through acquire, in place of Go's madvise.

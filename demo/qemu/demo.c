@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo (demo/qemu): the README's main job.  A firmware-like workload on a
  * QEMU board's default heap (newlib's malloc is pageheap, port/newlib), with

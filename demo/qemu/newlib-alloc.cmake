@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # demo/qemu/newlib-alloc.cmake: ph_newlib_renamed(), newlib's own allocator
 # objects, renamed, for firmware that runs them beside pageheap (the demo's
 # comparison, the target benchmark's baselines).  Included by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # newlib-rename.cmake: copies newlib's allocator objects out of a libc
 # archive and renames their symbols with a prefix, so that newlib's real
 # malloc can run beside pageheap (which defines malloc, _malloc_r, ...) in one

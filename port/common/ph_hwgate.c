@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_hwgate.c: the protected ranges, refusal and fault bookkeeping shared by
  * port/nrf52840 and port/rp2040.  See ph_hwgate.h.

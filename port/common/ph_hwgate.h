@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/common/ph_hwgate: what the ports that really power RAM down
  * (port/nrf52840, port/rp2040) share: the table of protected ranges, the

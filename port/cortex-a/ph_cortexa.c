@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/cortex-a: nesting-safe IRQ-masking lock (CPSR.I).  See ph_cortexa.h.
  * The same reasoning as port/cortex-m: while the lock is held IRQs are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/cortex-a: the heap's lock for one core of a 32-bit Cortex-A (or -R)
  * in a privileged mode: a critical section that masks IRQs through the

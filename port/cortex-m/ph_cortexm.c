@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/cortex-m: nesting-safe interrupt-masking lock (PRIMASK).  See
  * ph_cortexm.h.

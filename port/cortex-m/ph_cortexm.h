@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/cortex-m: the heap's lock for a single Cortex-M core (ARMv6-M M0/M0+
  * through ARMv8.1-M M55): a critical section that masks interrupts through

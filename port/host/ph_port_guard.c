@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_guard.c: release = (scrub and) mprotect(PROT_NONE), acquire =
  * check and mprotect(PROT_READ|PROT_WRITE).  See ph_port_guard.h.

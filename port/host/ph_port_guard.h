@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_guard.h: a test port that makes released memory inaccessible, so
  * that any access by the heap (or by a test) to memory inside a released

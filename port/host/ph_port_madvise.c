@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_madvise.c: release = madvise(MADV_DONTNEED), lock = a pthread
  * mutex.  See ph_port_madvise.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_madvise.h: a host port that gives free granules back to the
  * operating system, as the Go runtime does on Linux.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/newlib: newlib's malloc family served by one default pageheap heap.
  * See ph_newlib.h for the board contract and README.md for the link check.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/newlib: the C library's malloc family, served by one default
  * pageheap heap, for firmware linked with newlib (full or nano).

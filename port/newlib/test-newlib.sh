@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Test of port/newlib (CTest: newlib_qemu).  Three firmware images for QEMU's
 # mps2-an385 (Cortex-M3): test/newlib-test.c with full newlib ("full") and
 # with newlib-nano ("nano"), and test/newlib-defaults-test.c, which relies on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* port/none: no release, the lock you pass in.  See ph_none.h. */
 #include "ph_none.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/none: a port that never powers anything down.  release and acquire
  * are NULL, so ph_scavenge / ph_idle only mark granules as released (the

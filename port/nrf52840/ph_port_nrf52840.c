@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_nrf52840.c: release/acquire switch nRF52840 RAM sections off and
  * on through POWER.RAM[n].POWERCLR / POWERSET; lock/unlock mask interrupts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_nrf52840.h: a pageheap port for the Nordic nRF52840 that really
  * powers RAM sections down when the heap releases them (README.md here has

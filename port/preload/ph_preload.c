@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_preload.c: the C library's malloc family served by one pageheap, for
  * LD_PRELOAD on a Linux host (see README.md in this folder).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test-preload.sh LIBPAGEHEAP_PRELOAD.SO
 #
 # Runs real programs from Debian's packages with the malloc family served by

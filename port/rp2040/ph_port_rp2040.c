@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_rp2040.c: release/acquire power RP2040 SRAM banks down and up
  * through the atomic set/clear aliases of SYSCFG.MEMPOWERDOWN; lock/unlock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_port_rp2040.h: a pageheap port for the Raspberry Pi RP2040 that powers
  * SRAM banks down through SYSCFG.MEMPOWERDOWN when the heap releases them

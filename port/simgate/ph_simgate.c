@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/simgate: the simulated power gate.  See ph_simgate.h for what it
  * checks and how the MPU is used.

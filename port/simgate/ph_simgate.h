@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port/simgate: a simulated RAM power gate for boards that have none (every
  * QEMU board), so that the heap's promise "never touch a released granule"

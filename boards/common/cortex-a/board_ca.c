@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/cortex-a/board_ca.c: the C half of the Cortex-A start-up
  * (startup.S has the vectors and mode set-up) and the pieces of the board

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/cortex-a/startup.S: start-up code shared by the Cortex-A
  * boards (ARMv7-A, AArch32; today virt with a Cortex-A15).

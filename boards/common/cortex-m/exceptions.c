@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/cortex-m/exceptions.c: the Cortex-M exception handlers of
  * board firmware (startup.c puts them in the vector table; without this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boards/common/cortex-m/startup.c: start-up code shared by every Cortex-M
  * board (ARMv6-M .. ARMv8.1-M).

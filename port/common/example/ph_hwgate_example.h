@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_hwgate_example.h: what the example firmwares of port/nrf52840 and
  * port/rp2040 share (no C library; included once, by example/main.c):

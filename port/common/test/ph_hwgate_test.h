@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ph_hwgate_test.h: the harness the host unit tests of the RAM-gating ports
  * (port/nrf52840/test, port/rp2040/test) share: check counters and macros,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The board_init of port/newlib's test firmware: the test links the real
  * mps2-an385 start-up code (boards/common/cortex-m/startup.c) and linker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Firmware test of port/newlib's weak defaults, run under QEMU (mps2-an385)
  * by port/newlib/test-newlib.sh: this program supplies no ph_board_regions,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Firmware test of port/newlib, run under QEMU (mps2-an385) by
  * port/newlib/test-newlib.sh, once linked with full newlib and once with

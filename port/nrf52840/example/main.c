@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nRF52840 example firmware for port/nrf52840: a link test that shows how a
  * board sets the port up (scripts/build-hw-ports.sh builds it; QEMU does

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Host unit test of port/nrf52840 (run by scripts/build-hw-ports.sh).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # C-library semantics of the malloc family, called through ctypes from a
 # python3 run under the preload library (port/preload/test-preload.sh):
 #

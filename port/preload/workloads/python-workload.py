@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # python3 workload of port/preload/test-preload.sh: four threads build and
 # drop dicts, lists and strings, round-trip them through json, compress with
 # zlib and hash with hashlib (both release the GIL on big buffers, so their

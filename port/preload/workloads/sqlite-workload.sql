@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- sqlite3 workload of port/preload/test-preload.sh: 20000 rows of
 -- pseudo-random text and blobs (an LCG in a recursive CTE, so every run
 -- prints the same), indexes, aggregates, a self join, a big group_concat,

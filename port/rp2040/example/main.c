@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * RP2040 example firmware for port/rp2040: a link test that shows how a
  * board sets the port up (scripts/build-hw-ports.sh builds it; QEMU does
