@@ -216,7 +216,7 @@ static void refused(rfix *f, const void *p, int code, const char *name)
             break;
         }
         default: {
-            size_t u = ph_usable_size(&f->h, p);
+            size_t u = ph_usable_size(&f->h, (void *)(uintptr_t)p);
             if (u != 0)
                 fail_msg("%s returned %zu, expected 0", what, u);
             break;

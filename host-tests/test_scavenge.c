@@ -27,7 +27,10 @@
  *   - ph_scavenge(h, 0) and ph_scavenge on a NULL or uninitialised heap;
  *   - ph_scavenge(h, SIZE_MAX) on random heap states leaves nothing
  *     releasable and a second call returns 0;
- *   - a region added after a scavenge counts as retained.
+ *   - a region added after a scavenge counts as retained;
+ *   - with no port, or a port whose release hook is NULL, nothing is ever
+ *     released: ph_scavenge and ph_idle return 0, no page counts as
+ *     released, and acquire is never called.
  */
 #include "scav_harness.h"
 
@@ -616,6 +619,86 @@ static void test_new_region_retained_granule_zero_never(void **state)
     arena_unmap(&a);
 }
 
+/* ---- no release hook: nothing is ever released ------------------------------------------ */
+
+static unsigned no_release_acquires, no_release_locks;
+
+static void no_release_acquire(void *ctx, void *base, size_t len)
+{
+    (void)ctx, (void)base, (void)len;
+    no_release_acquires++;
+}
+
+static void no_release_lock(void *ctx)
+{
+    (void)ctx;
+    no_release_locks++;
+}
+
+static void no_release_unlock(void *ctx)
+{
+    (void)ctx;
+}
+
+static void count_released(void *ctx, const void *base, size_t npages, int state)
+{
+    (void)base;
+    if (state == PH_PAGES_RELEASED)
+        *(size_t *)ctx += npages;
+}
+
+static void test_no_release_hook_releases_nothing(void **state)
+{
+    /* NULL port; a port with every hook but release (acquire alone must not
+     * make memory count as released). */
+    static const ph_port no_release = {
+        .ctx = NULL, .release = NULL, .acquire = no_release_acquire,
+        .lock = no_release_lock, .unlock = no_release_unlock, .fault = NULL,
+    };
+    const ph_port *ports[] = { NULL, &no_release };
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        ph_heap h;
+        ph_stats st;
+        ph_idle_policy all = { 0, 0, 0 }; /* no budget, no headroom: release the excess */
+        size_t walked = 0;
+        void *mem = aligned_alloc(MiB, MiB);
+        void *p, *q;
+        assert_non_null(mem);
+        no_release_acquires = 0;
+        assert_int_equal(ph_init(&h, 4096, ports[k]), PH_OK);
+        assert_int_equal(ph_add_region(&h, mem, MiB, 64 * KiB), PH_OK);
+        p = ph_page_alloc(&h, 100);
+        q = ph_page_alloc(&h, 20);
+        assert_non_null(p);
+        assert_non_null(q);
+        ph_page_free(&h, p, 100);
+        assert_int_equal(ph_scavenge(&h, SIZE_MAX), 0);
+        ph_set_idle_policy(&h, &all);
+        assert_int_equal(ph_idle(&h), 0);
+        ph_page_free(&h, q, 20);
+        assert_int_equal(ph_idle(&h), 0);
+        assert_int_equal(ph_scavenge(&h, SIZE_MAX), 0);
+        ph_get_stats(&h, &st);
+        assert_int_equal(st.pages_free, st.pages_total);
+        assert_int_equal(st.pages_released, 0);
+        assert_int_equal(st.granules_released, 0);
+        assert_int_equal(st.release_calls, 0);
+        assert_int_equal(st.bytes_released, 0);
+        ph_walk(&h, count_released, &walked);
+        assert_int_equal(walked, 0);
+        /* The whole region again: nothing was released, so nothing is acquired. */
+        p = ph_page_alloc(&h, st.pages_total);
+        assert_non_null(p);
+        ph_get_stats(&h, &st);
+        assert_int_equal(st.acquire_calls, 0);
+        assert_int_equal(no_release_acquires, 0);
+        assert_int_equal(ph_check(&h), PH_OK);
+        free(mem);
+    }
+    assert_true(no_release_locks > 0); /* the port was really in use */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_scavenge_zero_and_bad_heaps),
         cmocka_unit_test(test_size_max_releases_all),
         cmocka_unit_test(test_new_region_retained_granule_zero_never),
+        cmocka_unit_test(test_no_release_hook_releases_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

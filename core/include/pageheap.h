@@ -223,7 +223,10 @@ typedef struct ph_heap {
 
 /* Initialises *h (which may hold garbage).  page_size: a power of two in
  * [PH_MIN_PAGE_SIZE, PH_MAX_PAGE_SIZE], or 0 for PH_DEFAULT_PAGE_SIZE.
- * port may be NULL; it is kept by pointer and must outlive the heap.
+ * port may be NULL (nothing is ever released, no locking, faults only
+ * counted); it is kept by pointer and must outlive the heap.  A port whose
+ * release hook is NULL releases nothing either: ph_scavenge and ph_idle
+ * return 0 and no page ever counts as released.
  * Returns PH_OK or PH_EINVAL (h is then unusable: every call refuses it).
  * O(1); takes no lock. */
 int ph_init(ph_heap *h, size_t page_size, const ph_port *port);
@@ -266,7 +269,8 @@ void ph_page_free(ph_heap *h, void *p, size_t npages);
  * Cost: O(regions + index words scanned + marked chunks visited + granules
  * examined x words per granule); everything visited was marked by a free
  * since the last pass, so the work is proportional to the frees.
- * ph_scavenge(h, SIZE_MAX) releases everything releasable. */
+ * ph_scavenge(h, SIZE_MAX) releases everything releasable.  With no port,
+ * or a port whose release hook is NULL, it releases nothing and returns 0. */
 size_t ph_scavenge(ph_heap *h, size_t nbytes);
 
 /* The idle-time entry point, for a system with no background thread: call
@@ -279,7 +283,8 @@ size_t ph_scavenge(ph_heap *h, size_t nbytes);
  * (rounded up, so it reaches the pages in use in the end), so a
  * burst that frees and soon re-allocates the same memory keeps it powered
  * (hysteresis): a RAM section is not toggled on every cycle.  Returns the
- * bytes released.  Same cost as ph_scavenge. */
+ * bytes released (0 without a release hook, as ph_scavenge).  Same cost as
+ * ph_scavenge. */
 size_t ph_idle(ph_heap *h);
 
 /* Replaces the idle policy; ph_init sets PH_IDLE_BUDGET_BYTES,
@@ -361,7 +366,7 @@ void *ph_realloc(ph_heap *h, void *p, size_t size);
 void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size);
 /* Bytes usable at p (at least what was asked).  0 for NULL; a bad p is
  * refused through the fault hook and gets 0. */
-size_t ph_usable_size(ph_heap *h, const void *p);
+size_t ph_usable_size(ph_heap *h, void *p);
 
 /* Size class of a request (0 .. PH_NCLASSES - 1), PH_NCLASSES when it is
  * larger than PH_SMALL_MAX; and the bytes of class c.  For tests and tools. */

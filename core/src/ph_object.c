@@ -578,7 +578,7 @@ void *ph_calloc(ph_heap *h, size_t n, size_t size)
     return p;
 }
 
-size_t ph_usable_size(ph_heap *h, const void *p)
+size_t ph_usable_size(ph_heap *h, void *p)
 {
     obj_ref o;
     size_t n;

@@ -107,8 +107,7 @@ static void release_run(ph_heap *h, struct ph_region *r, size_t lo, size_t hi)
     h->granules_released_ += hi - lo;
     h->release_calls_++;
     h->bytes_released_ += bytes;
-    if (h->port_ != NULL && h->port_->release != NULL)
-        h->port_->release(h->port_->ctx, (void *)ph_page_addr(h, r, gran_page(r, lo)), bytes);
+    h->port_->release(h->port_->ctx, (void *)ph_page_addr(h, r, gran_page(r, lo)), bytes);
 }
 
 /* The highest chunk below `top` whose index bit is set; false if none. */
@@ -196,12 +195,16 @@ static bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want, size_t
 }
 
 /* Releases until `want` bytes are released or nothing is left, never more
- * than `limit` in all.  Highest region first. */
+ * than `limit` in all.  Highest region first.  Without a release hook
+ * nothing can be powered down, so nothing is released or counted as such:
+ * "released" means the port was told it may drop the memory. */
 static size_t scavenge_locked(ph_heap *h, size_t want, size_t limit)
 {
     size_t done = 0;
     uint32_t i = h->nregions_;
 
+    if (h->port_ == NULL || h->port_->release == NULL)
+        return 0;
     while (i-- > 0) {
         struct ph_region *r = h->regions_[i];
         if (r->scav_top != 0 && scavenge_region(h, r, want, limit, &done))

@@ -255,7 +255,7 @@ static void *ph_nl_memalign(size_t align, size_t n, int *err)
     return p;
 }
 
-static size_t ph_nl_usable_size(const void *p)
+static size_t ph_nl_usable_size(void *p)
 {
     if (p == NULL)
         return 0;
