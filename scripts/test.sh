@@ -75,6 +75,8 @@ if [ -f "$PH_ROOT/scripts/build-hw-ports.sh" ]; then
     step "hw-ports (real power-gating ports: cross build + host register tests)" \
         bash "$PH_ROOT/scripts/build-hw-ports.sh"
 fi
+step "os-speed (-Os keeps the malloc / free fast paths: Cortex-M3 under QEMU)" \
+    bash "$PH_ROOT/scripts/check-os-speed.sh"
 if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
     step "boards (every QEMU board: build, on-target suite under qemu-system-arm)" \
         bash "$PH_ROOT/scripts/boards.sh"

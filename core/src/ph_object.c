@@ -52,6 +52,22 @@
 
 #define ONE ((ph_word_t)1)
 
+/* The malloc and free fast paths are inlined at every optimisation level,
+ * -Os included (a firmware built for size is the common case, and an
+ * out-of-line call per step costs about a third of a free there); the rest
+ * follows PH_HOT_INLINE, which leaves -Os to the compiler. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PH_FAST_INLINE static inline __attribute__((always_inline))
+#else
+#define PH_FAST_INLINE static inline
+#endif
+/* Their slow-path callers get one out-of-line copy at -Os instead. */
+#if defined(__OPTIMIZE_SIZE__)
+#define PH_SIZE_NOINLINE static __attribute__((noinline))
+#else
+#define PH_SIZE_NOINLINE static
+#endif
+
 /* ---- size classes ------------------------------------------------------ */
 
 static uint32_t floor_log2(size_t x) /* x >= 1, x < 2^32 */
@@ -59,7 +75,7 @@ static uint32_t floor_log2(size_t x) /* x >= 1, x < 2^32 */
     return (uint32_t)(PH_WORD_BITS - 1) - ph_clz((ph_word_t)x);
 }
 
-PH_HOT_INLINE unsigned size_class(size_t size)
+PH_FAST_INLINE unsigned size_class(size_t size)
 {
     uint32_t b;
 
@@ -259,7 +275,7 @@ static struct ph_span *span_new(ph_heap *h, unsigned c)
 }
 
 /* An object from span s of class c, which has a free one. */
-PH_HOT_INLINE void *span_take(ph_heap *h, struct ph_span *s, unsigned c)
+PH_FAST_INLINE void *span_take(ph_heap *h, struct ph_span *s, unsigned c)
 {
     ph_word_t *w;
     unsigned bit;
@@ -278,13 +294,19 @@ PH_HOT_INLINE void *span_take(ph_heap *h, struct ph_span *s, unsigned c)
            (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * h->cls_[c].size;
 }
 
+/* span_take for the slow paths: one copy at -Os. */
+PH_SIZE_NOINLINE void *span_take_slow(ph_heap *h, struct ph_span *s, unsigned c)
+{
+    return span_take(h, s, c);
+}
+
 static void *small_alloc(ph_heap *h, unsigned c)
 {
     struct ph_span *s = h->avail_[c];
 
     if (s == NULL && (s = span_new(h, c)) == NULL)
         return NULL;
-    return span_take(h, s, c);
+    return span_take_slow(h, s, c);
 }
 
 /* ---- large objects ----------------------------------------------------- */
@@ -347,8 +369,8 @@ typedef struct obj_ref {
  * has page-map code `code` (a span code): 0 with the span's first page in
  * *page, the span in *sp and the object's index in *idx; else the fault
  * code.  Shared by ph_free's fast path and obj_find. */
-PH_HOT_INLINE int span_object(const ph_heap *h, const struct ph_region *r, uintptr_t a,
-                              uint8_t code, size_t *page, struct ph_span **sp, size_t *idx)
+PH_FAST_INLINE int span_object(const ph_heap *h, const struct ph_region *r, uintptr_t a,
+                               uint8_t code, size_t *page, struct ph_span **sp, size_t *idx)
 {
     struct ph_span *s;
     const ph_class_info_ *ci;
@@ -432,7 +454,7 @@ static void large_free(ph_heap *h, const obj_ref *o)
 }
 
 /* Span s was full and has a free object again: back on its class list. */
-PH_HOT_INLINE void span_relist(ph_heap *h, struct ph_span *s)
+PH_FAST_INLINE void span_relist(ph_heap *h, struct ph_span *s)
 {
     s->prev = NULL;
     s->next = h->avail_[s->cls];
@@ -460,18 +482,20 @@ PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
 
 /* ---- the public entry points -------------------------------------------- */
 
-/* A class up to PH_CLASS_BORROW above c with a free object, or c. */
+/* The first class from c up to PH_CLASS_BORROW above it with a free
+ * object, or c. */
 static unsigned borrow_class(const ph_heap *h, unsigned c)
 {
     unsigned d;
-    for (d = c + 1; d <= c + PH_CLASS_BORROW && d < PH_NCLASSES; d++)
+    for (d = c; d <= c + PH_CLASS_BORROW && d < PH_NCLASSES; d++)
         if (h->avail_[d] != NULL)
             return d;
     return c;
 }
 
 /* ph_malloc's work when class c (PH_NCLASSES: none) has no span with a
- * free object: borrow, make a span, or take a page run.  The lock is
+ * free object: borrow, make a span, or take a page run; ph_realloc's for
+ * any class (a span of c with a free object comes first).  The lock is
  * held. */
 static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
 {
@@ -489,7 +513,7 @@ static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
 
 /* ph_malloc's work, the lock held: the fast path (the first span of the
  * class list), else alloc_slow. */
-PH_HOT_INLINE void *alloc_locked(ph_heap *h, size_t size)
+PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
 {
     unsigned c = size_class(size);
     if (c < PH_NCLASSES && h->avail_[c] != NULL)
@@ -535,7 +559,6 @@ void ph_free(ph_heap *h, void *p)
     if (p == NULL || !ph_heap_ok(h))
         return;
     ph_lock(h);
-#if !defined(__OPTIMIZE_SIZE__) /* -Os: one path for every free */
     for (i = 0; i < h->nregions_; i++) {
         const struct ph_region *r = h->regions_[i];
         uintptr_t off = a - r->base;
@@ -559,10 +582,6 @@ void ph_free(ph_heap *h, void *p)
         ph_unlock(h);
         return;
     }
-#else
-    (void)i;
-    (void)a;
-#endif
     free_slow(h, p);
 }
 
@@ -676,7 +695,7 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
         if (n != 0 && large_grow(h, &o, n))
             goto in_place;
     }
-    q = alloc_locked(h, size);
+    q = alloc_slow(h, size, c);
     ph_unlock(h);
     if (q == NULL)
         return size <= old ? p : NULL; /* a shrink that cannot move stays */
