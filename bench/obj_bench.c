@@ -12,7 +12,7 @@
  * The traces (generated from --seed before anything is measured, so every
  * allocator gets exactly the same requests; they depend on nothing an
  * allocator returns)
- *   small  the issue's Cortex-M3 target workload: sizes uniform in 16..512
+ *   small  the small-object workload of the Cortex-M3 benchmark: sizes uniform in 16..512
  *          bytes, about 745 live objects (75% of a 256 KiB heap: 745 x 264 B
  *          mean), 1,000,000 measured operations.  Warm-up (not measured):
  *          745 mallocs.  Then each operation is a malloc with probability

@@ -52,7 +52,7 @@
 #include "bench_callgrind.h"
 #include "bench_util.h"
 
-#define PAGE_SIZE 4096u       /* the x86-64 page                  */
+#define PAGE_SIZE 4096u       /* the page trace's x86-64 page             */
 #define MAX_REQUEST_PAGES 64u /* requests are uniform in 1..64 pages      */
 #define FILL_PERCENT 75u      /* the heap is held near this fill          */
 #define CALIBRATION_CALLS 1000u

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# host-tests/scavenge.cmake: the scavenger's tests (issue 3), included at
+# host-tests/scavenge.cmake: the scavenger's tests, included at
 # the end of host-tests/CMakeLists.txt (which defines PH_CMOCKA and
 # PH_TEST_WARNINGS).  Same pattern: one executable per file, one CTest test.
 #
@@ -42,5 +42,5 @@ foreach(entry IN LISTS PH_SCAVENGE_TESTS)
   target_compile_options(${name} PRIVATE ${PH_TEST_WARNINGS})
   target_link_libraries(${name} PRIVATE pageheap phrefscav phport_host ${PH_CMOCKA})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout} LABELS "host;scavenge")
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout} LABELS "host;scavenge" ${PH_TEST_ENV})
 endforeach()

@@ -4,7 +4,9 @@
 # host configurations configures, builds and runs every CTest test:
 #
 #   build/host       default layout, RelWithDebInfo (-O2 -g)
-#   build/host-san   AddressSanitizer + UndefinedBehaviorSanitizer, Debug (-O0 -g)
+#   build/host-san   AddressSanitizer + UndefinedBehaviorSanitizer, Debug (-O0 -g),
+#                    the randomised tests at a quarter of their operations
+#                    (PH_TEST_SCALE=0.25; scripts/soak.sh runs them long)
 #   build/host-w32   32-bit bitmap words and the portable bit helpers: the
 #                    Cortex-M0 layout on the host, RelWithDebInfo
 #
@@ -12,8 +14,9 @@
 # (scripts/build-matrix.sh), the real power-gating ports
 # (scripts/build-hw-ports.sh), and every QEMU board's firmware, running its
 # on-target suite under qemu-system-arm (scripts/boards.sh).  Every step
-# runs even when an earlier one failed.  The last line is "test.sh: N
-# passed, M failed" (steps); the exit status is non-zero when M > 0.
+# runs even when an earlier one failed and prints its time.  The last line
+# is "test.sh: N passed, M failed in T" (steps, and the whole run's time);
+# the exit status is non-zero when M > 0.
 #
 # Environment: PH_JOBS (default 2) parallel jobs for builds and ctest;
 # PH_SKIP_DEPS=1 skips install-deps.sh.
@@ -26,7 +29,7 @@ cd "$PH_ROOT"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-passed=0 failed=0 failed_names=()
+passed=0 failed=0 failed_names=() start=$SECONDS
 
 # step NAME CMD...: runs one step, counts it, never stops the script.
 step() {
@@ -66,7 +69,7 @@ step "license (LICENSE + SPDX line in every file)" bash "$PH_ROOT/scripts/check-
 step "host (build/host)" host_config build/host \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_SANITIZE=OFF -DPH_WORD_BITS= -DPH_PORTABLE_BITS=OFF
 step "host-san (build/host-san, ASan+UBSan)" host_config build/host-san \
-    -DCMAKE_BUILD_TYPE=Debug -DPH_SANITIZE=ON -DPH_BUILD_BENCH=OFF
+    -DCMAKE_BUILD_TYPE=Debug -DPH_SANITIZE=ON -DPH_BUILD_BENCH=OFF -DPH_TEST_SCALE=0.25
 step "host-w32 (build/host-w32, PH_WORD_BITS=32 PH_PORTABLE_BITS=ON)" host_config build/host-w32 \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WORD_BITS=32 -DPH_PORTABLE_BITS=ON -DPH_BUILD_BENCH=OFF
 step "build-matrix (core for every Arm core and the host, -Werror)" \
@@ -86,5 +89,6 @@ echo
 if [ "$failed" -gt 0 ]; then
     echo "test.sh: failed steps: ${failed_names[*]}"
 fi
-echo "test.sh: $passed passed, $failed failed"
+total=$((SECONDS - start))
+echo "test.sh: $passed passed, $failed failed in $((total / 60)) min $((total % 60)) s"
 [ "$failed" -eq 0 ]

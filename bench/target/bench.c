@@ -56,7 +56,7 @@
  * C library's malloc() / free() instead, on the board's sbrk, bracketed only.
  *
  * Workloads
- *   small    issue 4's: sizes uniform in 16..512 B, BENCH_LIVE live objects
+ *   small    the small-object trace: sizes uniform in 16..512 B, BENCH_LIVE live objects
  *            (745 in a 256 KiB heap: 75% full), BENCH_OPS measured malloc /
  *            free after BENCH_LIVE warm-up mallocs, each a malloc with
  *            probability 0.5 + (live target - live) / 64, else the free of
