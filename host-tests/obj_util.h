@@ -5,7 +5,9 @@
  *
  *   stats_all_assert  every ph_stats field, the scavenger's and the object
  *                     layer's included (stats_assert of ph_test_util.h
- *                     covers only the page allocator's fields).
+ *                     covers only the page allocator's fields);
+ *   stats_failed_assert  the same after a failed allocation, which gives
+ *                     the empty-span cache back first.
  *   lock_ok           lock hooks balanced, never nested, not held.
  *   pat_*             fill an object with a pattern derived from an id and
  *                     verify it (memcpy/memcmp from a random buffer, so it is
@@ -42,6 +44,26 @@ static inline void stats_all_assert(const ph_stats *a, const ph_stats *b, size_t
     STATS_FIELD_EQ(a, b, small_span_pages, what);
     STATS_FIELD_EQ(a, b, large_objects, what);
     STATS_FIELD_EQ(a, b, large_pages, what);
+    STATS_FIELD_EQ(a, b, cached_spans, what);
+    STATS_FIELD_EQ(a, b, cached_bytes, what);
+}
+
+/* A failed allocation: b is a with the empty-span cache given back (the
+ * cached spans' pages free, no cached span) and nothing else changed; the
+ * longest free run may only have grown, and only when the cache held
+ * something. */
+static inline void stats_failed_assert(const ph_stats *a, const ph_stats *b, const char *what)
+{
+    ph_stats e = *a;
+    size_t cached_pages = a->cached_bytes / a->page_size;
+    e.pages_free += cached_pages;
+    e.small_spans -= a->cached_spans;
+    e.small_span_pages -= cached_pages;
+    e.cached_spans = 0;
+    e.cached_bytes = 0;
+    if (a->cached_spans != 0 && b->largest_free_run >= a->largest_free_run)
+        e.largest_free_run = b->largest_free_run;
+    stats_all_assert(&e, b, 0, what);
 }
 
 /* Pages in use are exactly the spans', the large objects' and page_api
@@ -64,11 +86,26 @@ static inline void stats_accounting(const ph_stats *s, size_t page_api, const ch
                  s->large_pages);
 }
 
-/* Every page free, no span, no large object: nothing leaked. */
+/* Every object freed: the only pages in use are the empty-span cache's (at
+ * most one span a class), and one ph_scavenge(h, 0) gives them back; then
+ * every page is free, no span, no large object: nothing leaked. */
 static inline void stats_all_free(ph_heap *h, const char *what)
 {
     ph_stats s;
     ph_get_stats(h, &s);
+    if (s.small_spans != s.cached_spans || s.cached_spans > PH_NCLASSES ||
+        s.small_span_pages * s.page_size != s.cached_bytes || s.large_objects != 0 ||
+        s.pages_total - s.pages_free != s.small_span_pages)
+        fail_msg("%s: every object freed, but %zu spans (%zu pages) of which %zu cached (%zu B), "
+                 "%zu large objects, %zu pages in use",
+                 what, s.small_spans, s.small_span_pages, s.cached_spans, s.cached_bytes,
+                 s.large_objects, s.pages_total - s.pages_free);
+    CHECK_OK(h, what);
+    if (ph_scavenge(h, 0) != 0)
+        fail_msg("%s: ph_scavenge(h, 0) released memory", what);
+    ph_get_stats(h, &s);
+    if (s.cached_spans != 0 || s.cached_bytes != 0)
+        fail_msg("%s: ph_scavenge(h, 0) left %zu cached spans", what, s.cached_spans);
     if (s.pages_free != s.pages_total || s.small_spans != 0 || s.small_span_pages != 0 ||
         s.large_objects != 0 || s.large_pages != 0)
         fail_msg("%s: not all free: pages_free %zu of %zu, %zu spans (%zu pages), %zu large "

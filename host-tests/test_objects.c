@@ -453,10 +453,16 @@ static void test_span_packing(void **state)
             if (st.small_spans != 2 || st.small_span_pages != 2 * pages)
                 fail_msg("%s: after the span filled: %zu spans, %zu pages", what, st.small_spans,
                          st.small_span_pages);
-            ph_free(&th.h, p[n]); /* its span empties: back at once */
+            ph_free(&th.h, p[n]); /* its span empties: the class's cached span */
             th_stats(&th, &st);
-            if (st.small_spans != 1 || st.pages_free != st.pages_total - pages)
-                fail_msg("%s: emptied span not given back: %zu spans, %zu of %zu pages free",
+            if (st.small_spans != 2 || st.cached_spans != 1 || st.cached_bytes != pages * ps ||
+                st.pages_free != st.pages_total - 2 * pages)
+                fail_msg("%s: emptied span not cached: %zu spans, %zu cached, %zu of %zu pages free",
+                         what, st.small_spans, st.cached_spans, st.pages_free, st.pages_total);
+            assert_int_equal(ph_scavenge(&th.h, 0), 0); /* gives the cache back */
+            th_stats(&th, &st);
+            if (st.small_spans != 1 || st.cached_spans != 0 || st.pages_free != st.pages_total - pages)
+                fail_msg("%s: cached span not given back: %zu spans, %zu of %zu pages free",
                          what, st.small_spans, st.pages_free, st.pages_total);
             for (size_t i = 0; i < n; i++) {
                 /* evens first, then odds: holes all over the span */
@@ -662,9 +668,10 @@ static void test_realloc_paths(void **state)
     assert_int_equal(ph_usable_size(&th.h, q), ph_class_size(ph_size_class(1000)));
     KEPT(q, 17, 1, "small grow");
     th_stats(&th, &st);
-    if (st.small_spans != 1) /* the 32-byte span emptied and went back */
-        fail_msg("small grow: %zu spans, expected 1", st.small_spans);
-    ph_free(&th.h, p); /* freed by the realloc: its page is free now */
+    if (st.small_spans != 2 || st.cached_spans != 1) /* the 32-byte span emptied: cached */
+        fail_msg("small grow: %zu spans (%zu cached), expected 2 (1)", st.small_spans,
+                 st.cached_spans);
+    ph_free(&th.h, p); /* freed by the realloc: its span is empty now */
     expect_double_free(&th, &faults, p, "free of the old block after a moving realloc");
     pat_fill(q, 1000, 2);
 
@@ -683,10 +690,10 @@ static void test_realloc_paths(void **state)
     assert_int_equal((uintptr_t)q % ps, 0);
     assert_int_equal(ph_usable_size(&th.h, q), round_up(3 * PH_SMALL_MAX, ps));
     th_stats(&th, &st);
-    if (st.small_spans != 0 || st.large_objects != 1 ||
+    if (st.small_spans != st.cached_spans || st.large_objects != 1 || /* only empty spans */
         st.large_pages != round_up(3 * PH_SMALL_MAX, ps) / ps)
-        fail_msg("small -> large: %zu spans, %zu large (%zu pages)", st.small_spans,
-                 st.large_objects, st.large_pages);
+        fail_msg("small -> large: %zu spans (%zu cached), %zu large (%zu pages)", st.small_spans,
+                 st.cached_spans, st.large_objects, st.large_pages);
     pat_fill(q, 3 * PH_SMALL_MAX, 4);
 
     /* large -> small */
@@ -806,7 +813,7 @@ static void test_realloc_paths(void **state)
         fail_msg("realloc(p, 0) returned NULL");
     assert_ptr_not_equal(q, p);
     th_stats(&th, &st);
-    assert_int_equal(st.small_spans, 1); /* p's span went back */
+    assert_int_equal(st.small_spans - st.cached_spans, 1); /* p's span emptied (cached) */
     ph_free(&th.h, p);
     expect_double_free(&th, &faults, p, "free after realloc(p, 0)");
     char *q2 = (char *)ph_realloc(&th.h, q, 0); /* of a malloc(0) object: still valid */
@@ -966,7 +973,7 @@ static void test_empty_spans(void **state)
         theap th;
         ph_stats st;
         char *one[PH_NCLASSES];
-        size_t spans = 0;
+        size_t spans = 0, freed = 0;
         th_open(&th, ps, (8u << 20) / ps);
         /* one object per class: one span each */
         for (unsigned c = 0; c < PH_NCLASSES; c++) {
@@ -982,15 +989,20 @@ static void test_empty_spans(void **state)
         for (unsigned c = PH_NCLASSES; c-- > 0;) {
             if (one[c] == NULL)
                 continue;
-            size_t used = th_used(&th);
+            size_t used = th_used(&th), cached_before = st.cached_bytes;
             ph_free(&th.h, one[c]);
-            spans--;
             th_stats(&th, &st);
-            if (st.small_spans != spans ||
-                st.pages_total - st.pages_free != used - ph_class_span_pages(&th.h, c))
-                fail_msg("class %u: freeing the only object left %zu spans and %zu pages used",
-                         c, st.small_spans, st.pages_total - st.pages_free);
+            freed++;
+            /* each class keeps its one empty span: nothing goes back yet */
+            if (st.small_spans != spans || st.pages_total - st.pages_free != used ||
+                st.cached_spans != freed ||
+                st.cached_bytes != cached_before + ph_class_span_pages(&th.h, c) * ps)
+                fail_msg("class %u: freeing the only object left %zu spans (%zu cached), %zu pages used",
+                         c, st.small_spans, st.cached_spans, st.pages_total - st.pages_free);
         }
+        th_stats(&th, &st);
+        if (st.cached_spans != spans || st.small_spans != spans)
+            fail_msg("one per class: %zu spans cached of %zu, expected all", st.cached_spans, spans);
         stats_all_free(&th.h, "one per class");
 
         /* many objects, random sizes and order */
@@ -1020,7 +1032,8 @@ static void test_empty_spans(void **state)
                 CHECK_OK(&th.h, "empty spans");
         }
         free(o);
-        /* the whole map is free again */
+        /* the whole map is free again, once the cache went back */
+        assert_int_equal(ph_scavenge(&th.h, 0), 0);
         walk_log w = { 0 };
         walk_take(&th.h, &w);
         for (size_t i = 0; i < w.n; i++)

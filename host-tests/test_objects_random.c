@@ -19,7 +19,8 @@
  *     changes;
  *   - the statistics add up: pages in use = span pages + large pages, and
  *     large_objects / large_pages are what the live objects predict;
- *   - a failed allocation (NULL) changed no statistic at all;
+ *   - a failed allocation (NULL) changed no statistic but the empty-span
+ *     cache's (given back, its pages free);
  *   - ph_check every operation at first, then every few operations.
  * Bad pointers now and then (interior pointers of live objects, a second
  * free right after a free) raise exactly one fault and change nothing else.
@@ -396,7 +397,7 @@ static bool rh_alloc(rheap *R, int k, size_t size, size_t align, size_t n_elems)
         RFAIL(R, "%s raised a fault", what);
     if (p == NULL) {
         rh_stats(R, &b);
-        stats_all_assert(&a, &b, 0, what); /* out of memory: nothing changed */
+        stats_failed_assert(&a, &b, what); /* out of memory: only the cache went back */
         R->n_null++;
         return false;
     }
@@ -580,7 +581,7 @@ static void rh_realloc(rheap *R)
         RFAIL(R, "ph_realloc(%p, %zu) raised a fault (code %d)", (void *)o.p, size, rh_code(R));
     if (q == NULL) {
         rh_stats(R, &b);
-        stats_all_assert(&a, &b, 0, "failed ph_realloc");
+        stats_failed_assert(&a, &b, "failed ph_realloc");
         if (ph_usable_size(&R->h, o.p) != o.usable)
             RFAIL(R, "failed ph_realloc(%p, %zu) changed the usable size", (void *)o.p, size);
         bad = pat_find_bad(o.p, o.usable, o.id);
@@ -604,7 +605,7 @@ static void rh_realloc(rheap *R)
          * object stays as it was, still big enough, and nothing changed ... */
         large = o.large;
         rh_stats(R, &b);
-        stats_all_assert(&a, &b, 0, "ph_realloc shrink that stayed");
+        stats_failed_assert(&a, &b, "ph_realloc shrink that stayed"); /* its allocation failed */
         /* ... which is right only if the heap really has no object for
          * the new size now */
         void *probe = ph_malloc(&R->h, size);
@@ -762,7 +763,7 @@ static void rh_run(rheap *R, size_t nops)
                 R->n_realloc++;
                 if (p == NULL) {
                     rh_stats(R, &b);
-                    stats_all_assert(&a, &b, 0, "ph_realloc(NULL) out of memory");
+                    stats_failed_assert(&a, &b, "ph_realloc(NULL) out of memory");
                     R->n_null++;
                 } else {
                     size_t u = ph_usable_size(&R->h, p);

@@ -58,6 +58,7 @@ typedef struct rfix {
     char *lb;                /* a large object in region B                  */
     char *f1;                /* freed, its span still alive                 */
     char *alone;             /* freed, its span given back                  */
+    char *cached;            /* freed, its span empty in the span cache     */
     char *fl;                /* freed large object                          */
 } rfix;
 
@@ -125,7 +126,16 @@ static int fix_setup(void **state)
         return -1;
     ph_free(&f->h, f->f1);
     ph_free(&f->h, f->alone);
+    ph_scavenge(&f->h, 0); /* alone's span, cached empty, goes back */
     ph_free(&f->h, f->fl);
+    f->cached = (char *)ph_malloc(&f->h, 600); /* a class of its own: a new span */
+    if (f->cached == NULL)
+        return -1;
+    ph_free(&f->h, f->cached); /* the span stays, empty, as the class's cached span */
+    ph_stats st;
+    ph_get_stats(&f->h, &st);
+    if (st.cached_spans != 1)
+        return -1;
     /* where the layout must be for the cases below */
     if ((uintptr_t)f->lb < (uintptr_t)f->B.base ||
         (uintptr_t)f->L + PH_SMALL_MAX + 300 > (uintptr_t)f->A.base + f->A.npages * ps)
@@ -343,6 +353,8 @@ static void test_bad_pointers(void **state)
     DBL("a freed object, span alive", f->f1);
     DBL("a freed object whose span went back", f->alone);
     DBL("a freed object whose span went back, + PH_ALIGN", f->alone + PH_ALIGN);
+    DBL("a freed object whose span is cached, empty", f->cached);
+    BAD("inside a freed object whose span is cached", f->cached + PH_ALIGN);
     DBL("a freed large object", f->fl);
     DBL("a freed large object's second page", f->fl + ps);
     DBL("a free page of A never allocated", alim - ps);

@@ -164,6 +164,9 @@ typedef struct ph_stats {
     size_t small_span_pages;  /* pages those spans hold                          */
     size_t large_objects;     /* objects with their own page run                 */
     size_t large_pages;       /* pages those runs hold                           */
+    size_t cached_spans;      /* empty spans kept for reuse (at most one a class;
+                                 counted in small_spans too)                     */
+    size_t cached_bytes;      /* bytes those spans hold                          */
 } ph_stats;
 
 /* Pacing of ph_idle (see there).  Defaults: PH_IDLE_DEFAULTS. */
@@ -216,6 +219,8 @@ typedef struct ph_heap {
     size_t large_objects_, large_pages_;
     size_t span_cap_;                    /* span layouts' cap (PH_SPAN_CAP) */
     struct ph_span *avail_[PH_NCLASSES]; /* per class: spans with a free object */
+    struct ph_span *cache_[PH_NCLASSES]; /* per class: an empty span, or NULL   */
+    size_t cached_spans_, cached_pages_;
     ph_class_info_ cls_[PH_NCLASSES];
 } ph_heap;
 
@@ -317,10 +322,23 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * bytes plus one bitmap word per 32 objects on a 32-bit core) into equal
  * objects, one bit each: zero bytes per object.  Larger sizes take their
  * own page run, page aligned, and so does a small request when no span of
- * its class fits in the free pages (a small or nearly full heap).  A span
- * whose last object is freed goes back to the page allocator at once, so
- * when every object is freed every page is free (the scavenger may then
- * release it).  A per-region page map (one byte per page, holding the
+ * its class fits in the free pages (a small or nearly full heap).
+ *
+ * The empty-span cache: a span whose last object is freed is kept, empty,
+ * as its class's cached span when the class has none (or when it lies
+ * below the cached one, which then goes back), so a class that empties
+ * and refills one span does not allocate and free pages each time; any
+ * other empty span goes back to the page allocator at once.  The cache
+ * holds at most one span per class, PH_NCLASSES spans of at most
+ * PH_SPAN_MAX_PAGES pages each (ph_get_stats: cached_spans, cached_bytes).
+ * It is emptied, every cached span back to the page allocator, by every
+ * ph_scavenge (ph_scavenge(h, 0) included) and ph_idle before they release
+ * anything, and by any allocation (ph_malloc and the rest, ph_page_alloc)
+ * that would otherwise fail, which then tries once more: an allocation
+ * fails only when it fails with the cache empty, and a failed one changes
+ * no statistic but the cache's (and the pages it gave back).  So when
+ * every object has been freed, every page is free again after one
+ * ph_scavenge(h, 0).  A per-region page map (one byte per page, holding the
  * distance to the span's first page) finds a pointer's span header in
  * O(1), so bad pointers are refused through the fault hook and change
  * nothing but `faults`:
@@ -333,12 +351,15 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * Cost bounds (W = bits per word, 32 on Arm; R = regions):
  *   ph_malloc, small, a class span with a free object: O(1) (a scan of at
  *     most PH_SPAN_MAX_OBJECTS / W = 8 header words);
- *   ph_malloc, small, no such span (a refill): one ph_page_alloc of at
- *     most PH_SPAN_MAX_PAGES pages plus O(PH_SPAN_MAX_PAGES +
- *     PH_SPAN_MAX_OBJECTS / W);
+ *   ph_malloc, small, no such span (a refill): the class's cached span,
+ *     O(1); else one ph_page_alloc of at most PH_SPAN_MAX_PAGES pages
+ *     plus O(PH_SPAN_MAX_PAGES + PH_SPAN_MAX_OBJECTS / W); an allocation
+ *     that would fail adds one emptying of the cache (O(PH_NCLASSES) plus
+ *     a ph_page_free per cached span) and a second search;
  *   ph_malloc, large, n pages: one ph_page_alloc of n pages plus O(n);
  *   ph_free, small: O(R) to find the region, O(1) to free, plus one
- *     ph_page_free of at most PH_SPAN_MAX_PAGES pages when the span empties;
+ *     ph_page_free of at most PH_SPAN_MAX_PAGES pages when the span empties
+ *     and is not cached;
  *   ph_free, large, n pages: O(R + n) plus one ph_page_free of n pages.
  *   ph_calloc adds the zeroing of the object; ph_realloc adds one copy of
  *   the smaller of the two sizes when it moves the object.  The lock is

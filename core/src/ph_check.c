@@ -127,10 +127,10 @@ static size_t count_free(const struct ph_region *r, size_t *first_free)
     return n;
 }
 
-/* Pages of the object layer: counts of spans, span pages, large objects
- * and large pages of r are added to cnt[0..3]; spans with a free object
- * per class to per_class[]. */
-static int check_region_objects(const ph_heap *h, const struct ph_region *r, size_t cnt[4],
+/* Pages of the object layer: counts of spans, span pages, large objects,
+ * large pages, cached (empty) spans and their pages of r are added to
+ * cnt[0..5]; spans with a free object per class to per_class[]. */
+static int check_region_objects(const ph_heap *h, const struct ph_region *r, size_t cnt[6],
                                 size_t *per_class)
 {
     size_t page = 0, c;
@@ -165,10 +165,16 @@ static int check_region_objects(const ph_heap *h, const struct ph_region *r, siz
             if ((ci->nobj & (PH_WORD_BITS - 1)) != 0 &&
                 (s->used[ci->nwords - 1] | ph_mask_below(ci->nobj & (PH_WORD_BITS - 1))) != PH_WORD_ONES)
                 return PH_CHECK_OBJECTS;
-            if (used == 0 || used > ci->nobj || s->nfree != ci->nobj - used)
+            if (used > ci->nobj || s->nfree != ci->nobj - used)
                 return PH_CHECK_OBJECTS;
-            if (s->nfree != 0)
+            if (used == 0) { /* empty: only as its class's cached span */
+                if (h->cache_[s->cls] != s)
+                    return PH_CHECK_OBJECTS;
+                cnt[4]++;
+                cnt[5] += n;
+            } else if (s->nfree != 0) {
                 per_class[s->cls]++;
+            }
             cnt[0]++;
             cnt[1] += n;
         } else if (code == PH_PM_LARGE) {
@@ -207,10 +213,18 @@ static int check_classes(const ph_heap *h)
 }
 
 /* Each class list: spans of that class with a free object, links both
- * ways, as many as the page maps hold. */
+ * ways, as many as the page maps hold.  The cache: as many entries as
+ * cached_spans_ (each one an empty span the page maps hold, see
+ * check_region_objects). */
 static int check_class_lists(const ph_heap *h, const size_t *per_class)
 {
     unsigned c;
+    size_t cached = 0;
+
+    for (c = 0; c < PH_NCLASSES; c++)
+        cached += h->cache_[c] != NULL;
+    if (cached != h->cached_spans_)
+        return PH_CHECK_OBJECTS;
 
     for (c = 0; c < PH_NCLASSES; c++) {
         const struct ph_span *s = h->avail_[c], *prev = NULL;
@@ -238,7 +252,7 @@ static int check_class_lists(const ph_heap *h, const size_t *per_class)
 static int check_locked(const ph_heap *h)
 {
     size_t total = 0, free_pages = 0, meta = 0, released = 0, granules = 0;
-    size_t cnt[4] = { 0, 0, 0, 0 }, per_class[PH_NCLASSES];
+    size_t cnt[6] = { 0, 0, 0, 0, 0, 0 }, per_class[PH_NCLASSES];
     uint32_t i;
     unsigned tail;
     int rc;
@@ -291,7 +305,8 @@ static int check_locked(const ph_heap *h)
     if (released != h->pages_released_ || granules != h->granules_released_)
         return PH_CHECK_RELEASED;
     if (cnt[0] != h->small_spans_ || cnt[1] != h->small_span_pages_ ||
-        cnt[2] != h->large_objects_ || cnt[3] != h->large_pages_)
+        cnt[2] != h->large_objects_ || cnt[3] != h->large_pages_ ||
+        cnt[4] != h->cached_spans_ || cnt[5] != h->cached_pages_)
         return PH_CHECK_OBJECTS;
     rc = check_class_lists(h, per_class);
     return rc;
@@ -357,6 +372,8 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->small_span_pages = h->small_span_pages_;
     out->large_objects = h->large_objects_;
     out->large_pages = h->large_pages_;
+    out->cached_spans = h->cached_spans_;
+    out->cached_bytes = h->cached_pages_ << h->page_shift_;
     ph_unlock(h);
 }
 

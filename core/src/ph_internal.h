@@ -283,11 +283,13 @@ size_t ph_region_find(const struct ph_region *r, size_t n);
 
 /* Takes the first run of n free pages (acquiring released granules, moving
  * the hint, counting); its region index in *ri and page index in *first.
- * Returns the address, or 0 when there is no such run (nothing changed). */
+ * Returns the address, or 0 when there is no such run, even with the
+ * object layer's empty-span cache given back (nothing else changed). */
 uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first);
 
 /* The first-fit search of ph_pages_take alone: page index of the first run
- * of n free pages (its region in *ri), SIZE_MAX when there is none. */
+ * of n free pages (its region in *ri), SIZE_MAX when there is none, even
+ * with the empty-span cache given back. */
 size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri);
 
 /* Takes pages [first, first + n) of region ri, which are free.  lowest:
@@ -325,6 +327,10 @@ size_t ph_span_cap(const ph_heap *h);
 
 /* Sets up h's class table and lists for its page size (from ph_init). */
 void ph_object_init(ph_heap *h);
+
+/* Gives every cached empty span back to the page allocator (the lock is
+ * held); nothing when the cache is empty. */
+void ph_object_cache_flush(ph_heap *h);
 
 /* Bytes of the header of a span with nwords bitmap words. */
 #define PH_SPAN_HDR(nwords) (sizeof(struct ph_span) + (nwords) * sizeof(ph_word_t))

@@ -40,8 +40,10 @@
  *
  * Spans with a free object sit on their class's list; malloc takes the
  * first free bit of the list head's bitmap.  A span whose last object is
- * freed goes back to the page allocator at once (no hidden cache), where
- * the scavenger can release it.
+ * freed becomes its class's cached span (at most one a class, the lowest;
+ * see pageheap.h), or goes back to the page allocator at once, where the
+ * scavenger can release it; ph_scavenge, ph_idle and an allocation that
+ * would fail give the cached spans back.
  *
  * Large objects (over PH_SMALL_MAX, of a class with no span layout, or
  * small ones when no span of their class fits in the free pages) are page
@@ -174,6 +176,7 @@ void ph_object_init(ph_heap *h)
         size_t k = ph_span_layout(c, h->page_shift_, h->span_cap_, &nobj, &off, &nw);
         uint32_t size = (uint32_t)ph_class_size(c);
         h->avail_[c] = NULL;
+        h->cache_[c] = NULL;
         h->cls_[c].recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
         h->cls_[c].size = size;
         h->cls_[c].limit = (uint32_t)(nobj * size);
@@ -300,11 +303,28 @@ PH_SIZE_NOINLINE void *span_take_slow(ph_heap *h, struct ph_span *s, unsigned c)
     return span_take(h, s, c);
 }
 
+/* Class c's cached empty span, out of the cache and onto its class list
+ * (which is empty); NULL when it has none.  Its header and bitmap are as
+ * span_new left them: an empty span's bits are clear. */
+static struct ph_span *cache_take(ph_heap *h, unsigned c)
+{
+    struct ph_span *s = h->cache_[c];
+
+    if (s != NULL) {
+        h->cache_[c] = NULL;
+        h->cached_spans_--;
+        h->cached_pages_ -= h->cls_[c].npages;
+        s->next = s->prev = NULL;
+        h->avail_[c] = s;
+    }
+    return s;
+}
+
 static void *small_alloc(ph_heap *h, unsigned c)
 {
     struct ph_span *s = h->avail_[c];
 
-    if (s == NULL && (s = span_new(h, c)) == NULL)
+    if (s == NULL && (s = cache_take(h, c)) == NULL && (s = span_new(h, c)) == NULL)
         return NULL;
     return span_take_slow(h, s, c);
 }
@@ -431,18 +451,66 @@ static size_t obj_size(const ph_heap *h, const obj_ref *o)
     return o->s != NULL ? h->cls_[o->s->cls].size : o->npages << h->page_shift_;
 }
 
-/* The last object of span s (first page `page` of region ri) was freed:
- * the span goes back to the page allocator. */
-static void span_drop(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
+/* Span s of region ri, first page `page`, empty and on no list: back to
+ * the page allocator. */
+static void span_give(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
 {
     size_t n = h->cls_[s->cls].npages;
 
-    if (s->nfree != 1) /* it was on its class list */
-        unlink_span(h, s);
     set_pmap(h->regions_[ri], page, n, PH_PM_NONE);
     h->small_spans_--;
     h->small_span_pages_ -= n;
     ph_pages_give(h, ri, page, n);
+}
+
+/* Span s (which holds an address) back to the page allocator, found by its
+ * address: for spans that come out of the cache. */
+static void span_give_at(ph_heap *h, struct ph_span *s)
+{
+    uint32_t ri = ph_region_of(h, (uintptr_t)s);
+    const struct ph_region *r = h->regions_[ri];
+
+    span_give(h, s, ri, (size_t)(((uintptr_t)s - r->base) >> h->page_shift_));
+}
+
+void ph_object_cache_flush(ph_heap *h)
+{
+    unsigned c;
+
+    for (c = 0; c < PH_NCLASSES && h->cached_spans_ != 0; c++) {
+        struct ph_span *s = h->cache_[c];
+        if (s != NULL) {
+            h->cache_[c] = NULL;
+            h->cached_spans_--;
+            h->cached_pages_ -= h->cls_[c].npages;
+            span_give_at(h, s);
+        }
+    }
+}
+
+/* The last object of span s (first page `page` of region ri) was freed:
+ * the span becomes its class's cached span if the class has none, or if
+ * it lies below the cached one (which goes back instead: the cache, like
+ * first fit, keeps to low addresses and leaves the high ones to the
+ * scavenger); otherwise it goes back to the page allocator. */
+static void span_drop(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
+{
+    unsigned c = s->cls;
+    struct ph_span *old = h->cache_[c];
+
+    if (s->nfree != 1) /* it was on its class list */
+        unlink_span(h, s);
+    if (old != NULL && (uintptr_t)old < (uintptr_t)s) {
+        span_give(h, s, ri, page);
+        return;
+    }
+    h->cache_[c] = s;
+    if (old != NULL) {
+        span_give_at(h, old);
+    } else {
+        h->cached_spans_++;
+        h->cached_pages_ += h->cls_[c].npages;
+    }
 }
 
 static void large_free(ph_heap *h, const obj_ref *o)

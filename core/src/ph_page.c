@@ -55,6 +55,8 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
     for (i = 0; i < PH_MAX_REGIONS; i++)
         h->regions_[i] = NULL;
     h->small_spans_ = 0;
+    h->cached_spans_ = 0;
+    h->cached_pages_ = 0;
     h->small_span_pages_ = 0;
     h->large_objects_ = 0;
     h->large_pages_ = 0;
@@ -278,11 +280,25 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
     return ph_page_addr(h, r, first);
 }
 
+/* pages_find, and when it finds nothing while the object layer caches
+ * empty spans, once more after they went back: an allocation fails only
+ * with the cache empty. */
+PH_PAGE_INLINE size_t pages_find_all(ph_heap *h, size_t n, uint32_t *ri)
+{
+    size_t first = pages_find(h, n, ri);
+
+    if (first == SIZE_MAX && h->cached_spans_ != 0) {
+        ph_object_cache_flush(h);
+        first = pages_find(h, n, ri);
+    }
+    return first;
+}
+
 /* The page layer's entry points for the object layer (ph_object.c); the
  * public calls below use the inline bodies directly. */
 size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri)
 {
-    return pages_find(h, n, ri);
+    return pages_find_all(h, n, ri);
 }
 
 uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest)
@@ -292,7 +308,7 @@ uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool
 
 uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
 {
-    *first = pages_find(h, n, ri);
+    *first = pages_find_all(h, n, ri);
     if (*first == SIZE_MAX)
         return 0;
     return pages_take_at(h, *ri, *first, n, true);
@@ -325,7 +341,7 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
     if (npages == 0 || !ph_heap_ok(h))
         return NULL;
     ph_lock(h);
-    first = pages_find(h, npages, &ri);
+    first = pages_find_all(h, npages, &ri);
     a = first == SIZE_MAX ? 0 : pages_take_at(h, ri, first, npages, true);
     ph_unlock(h);
     return (void *)a;
