@@ -1045,6 +1045,11 @@ static void or_run(uint32_t seed, size_t ops, ostats *c)
          * calloc had to acquire */
         unsigned long acq = suite_port.acquires;
         size_t sz = heap_bytes / 48 > 4 * ps ? heap_bytes / 48 : 4 * ps;
+        /* ... and big enough that half the table outgrows the retained
+         * free pages (on a small arena the table has only 16 entries) */
+        size_t retained = (st.pages_free - st.pages_released) * ps;
+        if (sz < retained / (OR_LIVE / 2u) + 1u)
+            sz = retained / (OR_LIVE / 2u) + 1u;
         while (suite_port.acquires == acq && nro < OR_LIVE) {
             char *p = (char *)ph_calloc(&suite_heap, 1, sz);
             if (p == NULL)
