@@ -7,9 +7,9 @@
 #
 # Prints one summary line per board (tests passed/failed, seconds), the
 # failing tests' output, and the last line "boards.sh: N passed, M failed"
-# (boards, and with no board named the three checks of
-# scripts/check-boards.sh: "check:names", "check:reconfigure",
-# "check:arenas"); the exit status is non-zero when any failed.
+# (boards, and with no board named the four checks of
+# scripts/check-boards.sh: "check:names", "check:sizes",
+# "check:reconfigure", "check:arenas"); the exit status is non-zero when any failed.
 #
 #   scripts/boards.sh [board...]        (default: every board, then the checks)
 #
@@ -55,7 +55,7 @@ for b in "${boards[@]}"; do
     # ctest's own count, e.g. "100% tests passed, 0 tests failed out of 3"
     counts="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -n 1)"
     [ -n "$counts" ] || counts="no ctest summary (build or configure failed)"
-    line="$(printf '%-14s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
+    line="$(printf '%-17s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
     summary+=("$line")
     echo "$line"
     if [ "$status" = ok ]; then
@@ -68,10 +68,11 @@ for b in "${boards[@]}"; do
 done
 
 # With no board named, the checks of the board machinery follow
-# (scripts/check-boards.sh: no board named outside its folder, PH_CMAKE_ARGS
-# on an existing build folder, the suite on small arenas), one row each.
+# (scripts/check-boards.sh: no board named outside its folder, the sizes
+# each board gets from its RAM, PH_CMAKE_ARGS on an existing build folder,
+# the suite on small arenas), one row each.
 if [ $# -eq 0 ]; then
-    for check in names reconfigure arenas; do
+    for check in names sizes reconfigure arenas; do
         log="$logdir/check-boards-$check.log"
         t0=$SECONDS
         echo "=== boards.sh: check-boards.sh $check"
@@ -80,7 +81,7 @@ if [ $# -eq 0 ]; then
         else
             status=FAILED
         fi
-        line="$(printf '%-14s %-6s %s (%d s)' "check:$check" "$status" \
+        line="$(printf '%-17s %-6s %s (%d s)' "check:$check" "$status" \
             "$(grep -E '^check-boards: [a-z]+: (PASS|FAIL)' "$log" | tail -n 1 | sed 's/^check-boards: [a-z]*: //')" \
             "$((SECONDS - t0))")"
         summary+=("$line")

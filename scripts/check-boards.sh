@@ -7,8 +7,9 @@
 #   scripts/check-boards.sh names [root]   no board named outside its folder
 #   scripts/check-boards.sh reconfigure    board.sh applies PH_CMAKE_ARGS to
 #                                          an existing build folder
+#   scripts/check-boards.sh sizes          each board's sizes from its RAM
 #   scripts/check-boards.sh arenas         the suite passes on small arenas
-#   scripts/check-boards.sh [all]          the three
+#   scripts/check-boards.sh [all]          the four
 #
 # names: a board's facts (RAM, sizes, QEMU command, ...) live in
 # boards/<board>/ and linker/<board>.ld, so nothing else may name a board:
@@ -16,6 +17,12 @@
 # (root, default the repository), comments and Markdown excluded.  A few
 # files name a board as a choice, not as a fact (the default board of
 # scripts/run.sh, ...): they are listed below with the reason.
+#
+# sizes: what boards/common/sizing.cmake derives from each board's linker
+# script (boards/common/print-sizing.cmake, no configure): the boards that
+# had their sizes keyed by name in target-tests/, demo/qemu/ and
+# bench/target/ before must get the same sizes from their RAM, the others
+# issue 4's sizes (or, for lm3s6965evb, the small-board ones).
 #
 # reconfigure: configures a board (hello only) in a scratch build root,
 # then runs board.sh build with PH_CMAKE_ARGS=-DPH_QEMU_TIMEOUT=77: the
@@ -99,6 +106,50 @@ check_names() {
     return "$bad"
 }
 
+# board: the sizes it must get (the RAM, then what follows from it)
+big="suite=262144 from_heap=0 scale=100 nano=OFF demo_mirror=262144 demo_defines= bench_heap=262144 bench_arena=524288"
+expected=(
+    "microbit ram=16384 suite=4096 from_heap=1 scale=40 nano=ON demo_mirror=0 demo_defines=MAX_PACKETS=24,SENSOR_RING=24,EVENT_LOG=8,MAP_MAX_CELLS=128 bench_heap=0 bench_arena=0"
+    "netduinoplus2 ram=196608 suite=49152 from_heap=0 scale=100 nano=OFF demo_mirror=40960 demo_defines= bench_heap=65536 bench_arena=114688"
+    "lm3s6965evb ram=65536 suite=16384 from_heap=0 scale=100 nano=OFF demo_mirror=12288 demo_defines=MAX_PACKETS=96,SENSOR_RING=64,EVENT_LOG=24,MAP_MAX_CELLS=512 bench_heap=0 bench_arena=0"
+    "mps2-an385 ram=4194304 $big"
+    "mps2-an386 ram=4194304 $big"
+    "mps2-an500 ram=4194304 $big"
+    "mps2-an505 ram=2097152 $big"
+    "mps3-an547 ram=4194304 $big"
+    "virt ram=134217728 $big"
+)
+
+check_sizes() {
+    local bad=0 n=0 f b got want e
+    for f in boards/*/CMakeLists.txt; do
+        b="${f%/CMakeLists.txt}"
+        b="${b#boards/}"
+        n=$((n + 1))
+        if ! got="$(cmake "-DPH_ROOT=$PH_ROOT" "-DPH_BOARD=$b" -P boards/common/print-sizing.cmake 2>&1)"; then
+            echo "check-boards: sizes: $b: $got"
+            bad=1
+            continue
+        fi
+        want=""
+        for e in "${expected[@]}"; do
+            [ "${e%% *}" = "$b" ] && want="$e"
+        done
+        if [ -n "$want" ] && [ "$got" != "$want" ]; then
+            echo "check-boards: sizes: $b:"
+            echo "    got  $got"
+            echo "    want $want"
+            bad=1
+        fi
+    done
+    if [ "$bad" -eq 0 ]; then
+        echo "check-boards: sizes: PASS ($n boards sized from their linker scripts' RAM)"
+    else
+        echo "check-boards: sizes: FAIL"
+    fi
+    return "$bad"
+}
+
 check_reconfigure() {
     local root="$scratch/reconfigure" b=lm3s6965evb out
     rm -rf "$root"
@@ -118,7 +169,7 @@ check_reconfigure() {
         echo "check-boards: reconfigure: FAIL (board.sh did not say it configured again)"
         return 1
     fi
-    echo "check-boards: reconfigure: PASS (PH_CMAKE_ARGS applied to the existing build/board-$b)"
+    echo "check-boards: reconfigure: PASS (PH_CMAKE_ARGS applied to an existing build folder of $b)"
 }
 
 check_arenas() {
@@ -153,14 +204,16 @@ check_arenas() {
 mkdir -p "$scratch"
 case "${1:-all}" in
     names) check_names "${2:-}" ;;
+    sizes) check_sizes ;;
     reconfigure) check_reconfigure ;;
     arenas) check_arenas ;;
     all)
         rc=0
         check_names || rc=1
+        check_sizes || rc=1
         check_reconfigure || rc=1
         check_arenas || rc=1
         exit "$rc"
         ;;
-    *) echo "usage: scripts/check-boards.sh [names [root]|reconfigure|arenas|all]" >&2; exit 2 ;;
+    *) echo "usage: scripts/check-boards.sh [names [root]|sizes|reconfigure|arenas|all]" >&2; exit 2 ;;
 esac
