@@ -10,15 +10,16 @@
  *             system clock, read upside down.  The general-purpose timers
  *             would be the natural choice, but QEMU does not model reading
  *             their value (GPTMTAR reads 0 except in RTC mode, 1 Hz).  With
- *             the reset reset disabled (RESEN clear) it runs for two wraps,
- *             687 s at 12.5 MHz (QEMU stops it at the second), which is
- *             more than any firmware here needs.
+ *             the watchdog's reset disabled (RESEN clear) it runs for two
+ *             wraps, 687 s at 12.5 MHz (QEMU stops it at the second), more
+ *             than any firmware here needs.
  *   clock     QEMU derives the system clock from RCC's SYSDIV alone,
  *             5 ns * (SYSDIV + 1): 80 ns, 12.5 MHz, at reset (SYSDIV 15);
  *             80 instructions per tick under -icount shift=0 (one
- *             instruction per ns).  The real board runs from its 8 MHz
- *             crystal at reset (RCC.BYPASS); a port to it would set the
- *             PLL up and change SYSCLK_HZ.
+ *             instruction per ns).  On the chip the reset clock comes
+ *             from its oscillators (RCC, in the datasheet), not from
+ *             SYSDIV: a port to it would set the PLL up and change
+ *             SYSCLK_HZ.
  *   timer     SysTick on the processor clock, the same 12.5 MHz
  *   heap      linker/lm3s6965evb.ld: one bank after .bss in 2 KiB granules,
  *             the simulated gate with the M3's MPU
