@@ -15,8 +15,10 @@
 #   qemu-command  print the board's QEMU command line (without -kernel)
 #
 # Environment: PH_JOBS (parallel jobs, default 2), PH_BUILD_ROOT (default
-# build/), PH_CMAKE_ARGS (extra cmake arguments, e.g. -DPH_QEMU_ICOUNT=ON),
-# PH_CTEST_ARGS (extra ctest arguments, e.g. -R hello).
+# build/), PH_CMAKE_ARGS (extra cmake arguments, e.g. -DPH_QEMU_ICOUNT=ON:
+# when set, an existing build folder is configured again with them, and
+# they stay in its cache), PH_CTEST_ARGS (extra ctest arguments, e.g. -R
+# hello).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -56,8 +58,16 @@ configure() {
         ${PH_CMAKE_ARGS:-}
 }
 
+# An existing build folder is configured again when PH_CMAKE_ARGS is set
+# (cmake takes -D on an existing cache), so the arguments are never ignored;
+# the values stay in the cache for later runs without PH_CMAKE_ARGS.
 build() {
-    [ -f "$dir/CMakeCache.txt" ] || configure
+    if [ ! -f "$dir/CMakeCache.txt" ]; then
+        configure
+    elif [ -n "${PH_CMAKE_ARGS:-}" ]; then
+        echo "board.sh: $dir exists: configuring it again with PH_CMAKE_ARGS=$PH_CMAKE_ARGS"
+        configure
+    fi
     cmake --build "$dir" -j "$PH_JOBS"
 }
 

@@ -7,9 +7,11 @@
 #
 # Prints one summary line per board (tests passed/failed, seconds), the
 # failing tests' output, and the last line "boards.sh: N passed, M failed"
-# (boards); the exit status is non-zero when any board failed.
+# (boards, and with no board named the four checks of
+# scripts/check-boards.sh: "check:names", "check:sizes",
+# "check:reconfigure", "check:arenas"); the exit status is non-zero when any failed.
 #
-#   scripts/boards.sh [board...]        (default: every board)
+#   scripts/boards.sh [board...]        (default: every board, then the checks)
 #
 # Environment: PH_JOBS (default 2), PH_BUILD_ROOT, PH_CMAKE_ARGS,
 # PH_CTEST_ARGS (passed to scripts/board.sh); logs in
@@ -53,7 +55,7 @@ for b in "${boards[@]}"; do
     # ctest's own count, e.g. "100% tests passed, 0 tests failed out of 3"
     counts="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -n 1)"
     [ -n "$counts" ] || counts="no ctest summary (build or configure failed)"
-    line="$(printf '%-14s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
+    line="$(printf '%-17s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
     summary+=("$line")
     echo "$line"
     if [ "$status" = ok ]; then
@@ -64,6 +66,35 @@ for b in "${boards[@]}"; do
         tail -n 60 "$log"
     fi
 done
+
+# With no board named, the checks of the board machinery follow
+# (scripts/check-boards.sh: no board named outside its folder, the sizes
+# each board gets from its RAM, PH_CMAKE_ARGS on an existing build folder,
+# the suite on small arenas), one row each.
+if [ $# -eq 0 ]; then
+    for check in names sizes reconfigure arenas; do
+        log="$logdir/check-boards-$check.log"
+        t0=$SECONDS
+        echo "=== boards.sh: check-boards.sh $check"
+        if bash "$PH_ROOT/scripts/check-boards.sh" "$check" >"$log" 2>&1; then
+            status=ok
+        else
+            status=FAILED
+        fi
+        line="$(printf '%-17s %-6s %s (%d s)' "check:$check" "$status" \
+            "$(grep -E '^check-boards: [a-z]+: (PASS|FAIL)' "$log" | tail -n 1 | sed 's/^check-boards: [a-z]*: //')" \
+            "$((SECONDS - t0))")"
+        summary+=("$line")
+        echo "$line"
+        if [ "$status" = ok ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            echo "--- boards.sh: check $check: $log"
+            tail -n 30 "$log"
+        fi
+    done
+fi
 
 echo
 echo "=== boards.sh: summary ($((SECONDS - t_all)) s)"

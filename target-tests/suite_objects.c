@@ -219,18 +219,32 @@ typedef struct ofix {
 
 static ofix of;
 
-#define OF_APAGES 72u
-#define OF_BPAGES 96u
+/* The regions' sizes are fixed in bytes (72 and 96 pages of 128 bytes), not
+ * in pages: the fixture's objects (700 and 1400 bytes, a 1024-aligned one,
+ * page runs of a few pages) take about the same bytes at any page size, so
+ * at 64-byte pages A needs as many bytes as at 128, not half of them (with
+ * 72 pages of 64 bytes, A overflowed into B and the page run meant for B
+ * found no room: arenas of 12.7..48 KiB failed here).  The page size is the
+ * largest of 128 and 64 whose fixture fits the arena. */
+#define OF_ABYTES (72u * 128u)
+#define OF_BBYTES (96u * 128u)
+#define OF_META (8u * 128u) /* room for a region's metadata and alignment */
+
+static size_t ofix_bytes_at(size_t ps)
+{
+    /* alignment slack, 3 pages + 40 before A, A + its metadata + 100, a gap
+     * of 7 pages + 8, B + its metadata, and a little room for rounding */
+    return ps + 3 * ps + 40 + OF_ABYTES + OF_META + 100 + 7 * ps + 8 + OF_BBYTES + OF_META + 52;
+}
 
 static size_t ofix_ps(void)
 {
-    return SUITE_ARENA_BYTES >= 48u * 1024u ? 128u : 64u;
+    return ofix_bytes_at(128u) <= SUITE_ARENA_BYTES ? 128u : 64u;
 }
 
 static size_t ofix_bytes(void)
 {
-    size_t ps = ofix_ps();
-    return ps + (3 + OF_APAGES + 8 + 8 + OF_BPAGES + 8) * ps + 200;
+    return ofix_bytes_at(ofix_ps());
 }
 
 static char *keep(char *p)
@@ -262,9 +276,9 @@ static void ofix_open(void)
     char *buf = (char *)align_up((uintptr_t)suite_arena, ps);
     memset(buf, 0x5A, ofix_bytes() - ps);
     char *a = buf + 3 * ps + 40; /* unaligned */
-    size_t asz = (OF_APAGES + 8) * ps + 100;
+    size_t asz = OF_ABYTES + OF_META + 100;
     char *b = a + asz + 7 * ps + 8; /* a gap */
-    size_t bsz = (OF_BPAGES + 8) * ps;
+    size_t bsz = OF_BBYTES + OF_META;
     SUITE_CHECK(b + bsz <= (char *)suite_arena + SUITE_ARENA_BYTES);
     sport_init(&suite_port, 0, false);
     SUITE_EQ(ph_init(&suite_heap, ps, &suite_port.port), PH_OK);
@@ -274,7 +288,7 @@ static void ofix_open(void)
     SUITE_EQ(ph_get_region(&suite_heap, 1, &of.B), PH_OK);
     SUITE_PTR_EQ(of.A.raw_base, a);
     SUITE_PTR_EQ(of.B.raw_base, b);
-    SUITE_CHECK(of.A.npages >= OF_APAGES && of.B.npages >= OF_BPAGES &&
+    SUITE_CHECK(of.A.npages >= OF_ABYTES / ps && of.B.npages >= OF_BBYTES / ps &&
                 of.B.npages > of.A.npages + 2);
 
     of.pg = (char *)ph_page_alloc(&suite_heap, 2);
@@ -423,7 +437,7 @@ void group_objects_refusals(void)
     BAD(of.L + ps, "page-run object's second page");
     BAD(of.L + lu - ps, "page-run object's last page");
     BAD(of.L + lu - 1, "page-run object's last byte");
-    BAD(of.al1k + 64, "aligned(1024) run + 64");
+    BAD(of.al1k + ps / 2, "aligned(1024) run + half a page"); /* + 64 would be a free page at 64-byte pages */
     BAD(of.lb + 10 * ps, "page run in B, page 10");
     /* span headers: where a class's span is one page, the page's start is
      * the header (object 0 comes after it) */
@@ -470,7 +484,8 @@ void group_objects_refusals(void)
         }
         osnap_take(&s);
         SUITE_PTR_EQ(ph_malloc(&suite_heap, PH_SMALL_MAX), NULL);
-        SUITE_PTR_EQ(ph_malloc(&suite_heap, 2 * ps), NULL);
+        /* 256 bytes: a class no fixture object uses, so no span has room */
+        SUITE_PTR_EQ(ph_malloc(&suite_heap, 256), NULL);
         osnap_same(&s, 0, __LINE__);
         while (pages != NULL) {
             void *next = *(void **)pages;
@@ -1030,6 +1045,11 @@ static void or_run(uint32_t seed, size_t ops, ostats *c)
          * calloc had to acquire */
         unsigned long acq = suite_port.acquires;
         size_t sz = heap_bytes / 48 > 4 * ps ? heap_bytes / 48 : 4 * ps;
+        /* ... and big enough that half the table outgrows the retained
+         * free pages (on a small arena the table has only 16 entries) */
+        size_t retained = (st.pages_free - st.pages_released) * ps;
+        if (sz < retained / (OR_LIVE / 2u) + 1u)
+            sz = retained / (OR_LIVE / 2u) + 1u;
         while (suite_port.acquires == acq && nro < OR_LIVE) {
             char *p = (char *)ph_calloc(&suite_heap, 1, sz);
             if (p == NULL)

@@ -13,6 +13,15 @@
 #   PH_BOARD_DEFINES        compile definitions for everything built for it
 #   PH_BOARD_NUM_IRQS       external interrupts in the vector table / GIC
 #
+# and may set (each has a default derived from the RAM, see "sizing" below):
+#
+#   PH_BOARD_RAM_BYTES      the RAM that holds .data/.bss (REGION_DATA in the
+#                           linker script; read from it when not set)
+#   PH_BOARD_SUITE_ARENA_BYTES, PH_BOARD_SUITE_ARENA_FROM_HEAP,
+#   PH_BOARD_SUITE_SCALE_PCT, PH_BOARD_SUITE_NANO     target-tests/
+#   PH_BOARD_DEMO_MIRROR_BYTES, PH_BOARD_DEMO_DEFINES demo/qemu/
+#   PH_BOARD_BENCH_HEAP_BYTES, PH_BOARD_BENCH_ARENA_BYTES  bench/target/
+#
 # (scripts/board.sh reads PH_BOARD_CPU and PH_BOARD_FLOAT_ABI from the same
 # file, so the board folder is the single source of truth.)
 #
@@ -91,6 +100,15 @@ if(NOT PH_QEMU)
   set(PH_QEMU qemu-system-arm)
 endif()
 
+# ---- sizing: what the firmware folders take from the board's RAM ---------------
+
+set(_ph_root ${PROJECT_SOURCE_DIR})
+include(${CMAKE_CURRENT_LIST_DIR}/sizing.cmake)
+math(EXPR _r_kib "${PH_BOARD_RAM_BYTES} / 1024")
+message(STATUS "board ${PH_BOARD}: ${_r_kib} KiB of RAM for .data/.bss; suite arena "
+               "${PH_BOARD_SUITE_ARENA_BYTES}, demo newlib arenas ${PH_BOARD_DEMO_MIRROR_BYTES}, "
+               "bench heap ${PH_BOARD_BENCH_HEAP_BYTES} / arena ${PH_BOARD_BENCH_ARENA_BYTES} bytes")
+
 # The board's QEMU command, without -kernel (a list).
 set(PH_BOARD_QEMU_COMMAND ${PH_QEMU} -M ${PH_BOARD_QEMU_MACHINE} -nographic -monitor none
     -semihosting-config enable=on,target=native ${PH_BOARD_QEMU_ARGS})
@@ -105,7 +123,6 @@ endif()
 
 # ---- board objects, once per C library flavour ---------------------------------
 
-set(_ph_root ${PROJECT_SOURCE_DIR})
 set(PH_BOARD_COMMON_SOURCES
     ${PH_BOARD_COMMON_DIR}/board_common.c
     ${PH_BOARD_COMMON_DIR}/semihost.c
