@@ -36,7 +36,7 @@
 set -uo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-cd "$PH_ROOT"
+cd "$PH_ROOT" || exit 1
 
 out="$PH_ROOT/build/consumer"
 logs="$out/logs"
