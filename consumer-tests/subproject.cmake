@@ -35,19 +35,22 @@ function(consumer_add_pageheap dir)
   set(allowed ${ARG_ALLOWED})
   list(SORT allowed)
   message(STATUS "consumer: pageheap as a subproject made targets: ${targets}")
+  set(errors "")
   if(NOT targets STREQUAL allowed)
-    message(FATAL_ERROR "consumer: FAIL: pageheap as a subproject made the targets "
-      "'${targets}', expected exactly '${allowed}' (no tests, bench, demo)")
+    string(APPEND errors "\n  made the targets '${targets}', expected exactly '${allowed}'"
+                         " (no tests, bench, demo)")
   endif()
   if(tests)
-    message(FATAL_ERROR "consumer: FAIL: pageheap as a subproject registered tests: ${tests}")
+    string(APPEND errors "\n  registered tests: ${tests}")
   endif()
-
   get_property(type_after CACHE CMAKE_BUILD_TYPE PROPERTY VALUE)
   get_property(help_after CACHE CMAKE_BUILD_TYPE PROPERTY HELPSTRING)
   if(NOT "${type_after}" STREQUAL "${type_before}" OR NOT "${help_after}" STREQUAL "${help_before}")
-    message(FATAL_ERROR "consumer: FAIL: pageheap wrote the parent's cache: CMAKE_BUILD_TYPE "
-      "'${type_before}' (${help_before}) became '${type_after}' (${help_after})")
+    string(APPEND errors "\n  wrote the parent's cache: CMAKE_BUILD_TYPE '${type_before}'"
+                         " (${help_before}) became '${type_after}' (${help_after})")
+  endif()
+  if(errors)
+    message(FATAL_ERROR "consumer: FAIL: pageheap as a subproject:${errors}")
   endif()
   message(STATUS "consumer: subproject checks passed (CMAKE_BUILD_TYPE still '${type_after}', no tests)")
 endfunction()
