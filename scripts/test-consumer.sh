@@ -4,8 +4,9 @@
 # (consumer-tests/), from scratch in build/consumer/:
 #
 #   install-host      pageheap built for the host with PH_WORD_BITS=32
-#                     PH_PORTABLE_BITS=ON (layout switches that must travel
-#                     with the package), `cmake --install` into prefix-host:
+#                     PH_PORTABLE_BITS=ON PH_CONFIG_DEFINES=PH_MAX_REGIONS=12
+#                     (layout switches and a build parameter that must
+#                     travel with the package), `cmake --install` into prefix-host:
 #                     the library, pageheap.h, pageheapConfig*.cmake and
 #                     pageheapTargets*.cmake must be there
 #   host-package      consumer-tests/host: find_package(pageheap 0.1 CONFIG
@@ -117,7 +118,7 @@ package_files=(lib/libpageheap.a include/pageheap.h
 install_host() {
     configure "$out/pageheap-host" -S "$PH_ROOT" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DPH_BUILD_TESTS=OFF -DPH_BUILD_BENCH=OFF -DPH_BUILD_DEMO=OFF \
-        -DPH_WORD_BITS=32 -DPH_PORTABLE_BITS=ON &&
+        -DPH_WORD_BITS=32 -DPH_PORTABLE_BITS=ON -DPH_CONFIG_DEFINES=PH_MAX_REGIONS=12 &&
     cmake --build "$out/pageheap-host" -j "$PH_JOBS" &&
     cmake --install "$out/pageheap-host" --prefix "$out/prefix-host" &&
     has_files "$out/prefix-host" "${package_files[@]}" lib/libpageheap_preload.so
@@ -125,7 +126,8 @@ install_host() {
 
 host_package() {
     configure "$out/host-package" -S consumer-tests/host \
-        "-DCMAKE_PREFIX_PATH=$out/prefix-host" -DCONSUMER_EXPECT_WORD_BITS=32 &&
+        "-DCMAKE_PREFIX_PATH=$out/prefix-host" -DCONSUMER_EXPECT_WORD_BITS=32 \
+        -DCONSUMER_EXPECT_MAX_REGIONS=12 &&
     cmake --build "$out/host-package" -j "$PH_JOBS" &&
     run_tests "$out/host-package" "consumer: PASS"
 }

@@ -2,8 +2,8 @@
 /*
  * consumer-tests/host: a program built against an installed pageheap
  * (find_package(pageheap) + pageheap::pageheap).  It checks that the header
- * it got is the release the package reports, that the layout switches came
- * with the imported target, and that the library works: one heap over a
+ * it got is the release the package reports, that the layout switches and
+ * build parameters came with the imported target, and that the library works: one heap over a
  * static arena, objects and pages allocated, filled, checked and freed,
  * ph_check after each round, every page free at the end.
  * Prints "consumer: PASS" and exits 0, or names the first failure.
@@ -31,6 +31,11 @@
 #ifdef CONSUMER_EXPECT_WORD_BITS
 #if !defined(PH_WORD_BITS) || PH_WORD_BITS != CONSUMER_EXPECT_WORD_BITS
 #error "PH_WORD_BITS did not come with pageheap::pageheap"
+#endif
+#endif
+#ifdef CONSUMER_EXPECT_MAX_REGIONS
+#if PH_MAX_REGIONS != CONSUMER_EXPECT_MAX_REGIONS
+#error "PH_MAX_REGIONS (PH_CONFIG_DEFINES) did not come with pageheap::pageheap"
 #endif
 #endif
 
