@@ -49,6 +49,10 @@ allowed=(
     "bench/target/run-target-bench.sh: the boards benchmarked by default"
     "port/newlib/test-newlib.sh: port/newlib's own test runs on mps2-an385"
     "scripts/check-boards.sh: these checks run on named boards"
+    "scripts/check-os-speed.sh: the -Os / -O2 comparison runs on the reference board"
+    "CMakePresets.json: generated from boards/*/board.cmake by scripts/gen-presets.sh"
+    "consumer-tests/firmware/CMakeLists.txt: an outside project's firmware for one QEMU board, with its own memory map"
+    "consumer-tests/firmware/mps2-an385.ld: that firmware's own memory map"
 )
 
 is_allowed() {

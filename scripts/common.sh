@@ -69,3 +69,10 @@ ph_size_tool() {
         *)      echo arm-none-eabi-size ;;
     esac
 }
+
+# ph_board_var FILE NAME: the value of set(NAME value) in a board's
+# board.cmake (each fact is one set() on one line, boards/README.md);
+# empty if absent.
+ph_board_var() {
+    sed -n "s/^[[:space:]]*set([[:space:]]*$2[[:space:]]\{1,\}\"\{0,1\}\([^\")]*\)\"\{0,1\}[[:space:]]*).*/\1/p" "$1" | head -n 1
+}

@@ -12,11 +12,15 @@
 #
 # then builds the core for every Arm core and the host, warnings as errors
 # (scripts/build-matrix.sh), the real power-gating ports
-# (scripts/build-hw-ports.sh), and every QEMU board's firmware, running its
-# on-target suite under qemu-system-arm (scripts/boards.sh).  Every step
-# runs even when an earlier one failed and prints its time.  The last line
-# is "test.sh: N passed, M failed in T" (steps, and the whole run's time);
-# the exit status is non-zero when M > 0.
+# (scripts/build-hw-ports.sh), every QEMU board's firmware, running its
+# on-target suite under qemu-system-arm (scripts/boards.sh), and pageheap
+# as a library of outside projects: find_package from an install prefix and
+# add_subdirectory, on the host and for mps2-an385 under QEMU
+# (scripts/test-consumer.sh).  Before the builds it checks that
+# CMakePresets.json is what scripts/gen-presets.sh writes (a preset per
+# board folder).  Every step runs even when an earlier one failed and
+# prints its time.  The last line is "test.sh: N passed, M failed in T"
+# (steps, and the whole run's time); the exit status is non-zero when M > 0.
 #
 # Environment: PH_JOBS (default 2) parallel jobs for builds and ctest;
 # PH_SKIP_DEPS=1 skips install-deps.sh.
@@ -66,6 +70,8 @@ if [ "${PH_SKIP_DEPS:-0}" != 1 ]; then
     step "install-deps" bash "$PH_ROOT/scripts/install-deps.sh"
 fi
 step "license (LICENSE + SPDX line in every file)" bash "$PH_ROOT/scripts/check-license.sh"
+step "presets (CMakePresets.json = scripts/gen-presets.sh: host configs + one per board)" \
+    bash "$PH_ROOT/scripts/gen-presets.sh" --check
 step "host (build/host)" host_config build/host \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_SANITIZE=OFF -DPH_WORD_BITS= -DPH_PORTABLE_BITS=OFF
 step "host-san (build/host-san, ASan+UBSan)" host_config build/host-san \
@@ -84,6 +90,8 @@ if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
     step "boards (every QEMU board: build, on-target suite under qemu-system-arm)" \
         bash "$PH_ROOT/scripts/boards.sh"
 fi
+step "consumer (find_package from an install, add_subdirectory, on the host and a board under QEMU)" \
+    bash "$PH_ROOT/scripts/test-consumer.sh"
 
 echo
 if [ "$failed" -gt 0 ]; then

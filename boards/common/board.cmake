@@ -195,10 +195,14 @@ function(ph_board_firmware name)
     _ph_board_objects(objs full)
     set(specs "")
   endif()
+  # pageheap::newlib compiles port/newlib/ph_newlib.c into the firmware,
+  # with its flags and DEFINES (port/newlib/CMakeLists.txt).
   if(FW_NEWLIB_MALLOC)
     set(libc_glue ${PH_BOARD_COMMON_DIR}/sbrk.c)
+    set(libc_port "")
   else()
-    set(libc_glue ${_ph_root}/port/newlib/ph_newlib.c)
+    set(libc_glue "")
+    set(libc_port pageheap::newlib)
   endif()
 
   add_executable(${name} ${FW_SOURCES} ${libc_glue})
@@ -206,7 +210,7 @@ function(ph_board_firmware name)
     SUFFIX ".elf"
     C_EXTENSIONS ON
     LINK_DEPENDS "${PH_BOARD_LINKER_SCRIPT};${_ph_root}/linker/sections.ld")
-  target_link_libraries(${name} PRIVATE ${objs} ${FW_LIBS})
+  target_link_libraries(${name} PRIVATE ${objs} ${libc_port} ${FW_LIBS})
   target_compile_definitions(${name} PRIVATE ${FW_DEFINES})
   target_include_directories(${name} PRIVATE ${FW_INCLUDES})
   target_compile_options(${name} PRIVATE -Wall -Wextra ${specs} ${FW_OPTIONS})

@@ -33,6 +33,23 @@
 extern "C" {
 #endif
 
+/* ---- version ----------------------------------------------------------- */
+
+/* The release this header belongs to.  It equals project(VERSION) in the
+ * top-level CMakeLists.txt (configuring fails when they differ) and the
+ * version find_package(pageheap) reports.  PH_VERSION orders releases as
+ * one number, major * 10000 + minor * 100 + patch (0.1.0 is 100, 1.2.3 is
+ * 10203), for "#if PH_VERSION >= ..."; minor and patch stay below 100.
+ * PH_VERSION_STRING is "major.minor.patch", spelled from the three. */
+#define PH_VERSION_MAJOR 0
+#define PH_VERSION_MINOR 1
+#define PH_VERSION_PATCH 0
+#define PH_VERSION (PH_VERSION_MAJOR * 10000 + PH_VERSION_MINOR * 100 + PH_VERSION_PATCH)
+#define PH_VERSION_STR_(x) #x
+#define PH_VERSION_XSTR_(x) PH_VERSION_STR_(x)
+#define PH_VERSION_STRING PH_VERSION_XSTR_(PH_VERSION_MAJOR) "." \
+    PH_VERSION_XSTR_(PH_VERSION_MINOR) "." PH_VERSION_XSTR_(PH_VERSION_PATCH)
+
 /* ---- build parameters ------------------------------------------------ */
 
 /* Regions one heap can hold.  The API promises at least 8. */
