@@ -48,7 +48,8 @@ static inline void stats_all_assert(const ph_stats *a, const ph_stats *b, size_t
     STATS_FIELD_EQ(a, b, cached_bytes, what);
 }
 
-/* A failed allocation: b is a with the empty-span cache given back (the
+/* A failed allocation: b is a (the request was larger than every free and
+ * cached page together), or a with the empty-span cache given back (the
  * cached spans' pages free, no cached span) and nothing else changed; the
  * longest free run may only have grown, and only when the cache held
  * something. */
@@ -56,6 +57,10 @@ static inline void stats_failed_assert(const ph_stats *a, const ph_stats *b, con
 {
     ph_stats e = *a;
     size_t cached_pages = a->cached_bytes / a->page_size;
+    if (b->cached_spans == a->cached_spans) {
+        stats_all_assert(a, b, 0, what);
+        return;
+    }
     e.pages_free += cached_pages;
     e.small_spans -= a->cached_spans;
     e.small_span_pages -= cached_pages;

@@ -453,12 +453,16 @@ static void test_span_packing(void **state)
             if (st.small_spans != 2 || st.small_span_pages != 2 * pages)
                 fail_msg("%s: after the span filled: %zu spans, %zu pages", what, st.small_spans,
                          st.small_span_pages);
-            ph_free(&th.h, p[n]); /* its span empties: the class's cached span */
+            ph_free(&th.h, p[n]); /* its span empties: cached if the budget allows */
             th_stats(&th, &st);
-            if (st.small_spans != 2 || st.cached_spans != 1 || st.cached_bytes != pages * ps ||
-                st.pages_free != st.pages_total - 2 * pages)
-                fail_msg("%s: emptied span not cached: %zu spans, %zu cached, %zu of %zu pages free",
-                         what, st.small_spans, st.cached_spans, st.pages_free, st.pages_total);
+            const bool cache = pages <= st.pages_total >> PH_CACHE_SHIFT;
+            if (st.small_spans != 1u + cache || st.cached_spans != cache ||
+                st.cached_bytes != cache * pages * ps ||
+                st.pages_free != st.pages_total - (1u + cache) * pages)
+                fail_msg("%s: emptied span (cached: %d) wrongly kept: %zu spans, %zu cached, "
+                         "%zu of %zu pages free",
+                         what, (int)cache, st.small_spans, st.cached_spans, st.pages_free,
+                         st.pages_total);
             assert_int_equal(ph_scavenge(&th.h, 0), 0); /* gives the cache back */
             th_stats(&th, &st);
             if (st.small_spans != 1 || st.cached_spans != 0 || st.pages_free != st.pages_total - pages)
@@ -990,19 +994,22 @@ static void test_empty_spans(void **state)
             if (one[c] == NULL)
                 continue;
             size_t used = th_used(&th), cached_before = st.cached_bytes;
+            size_t n = ph_class_span_pages(&th.h, c);
+            /* each class keeps its one empty span while the cache's budget lasts */
+            bool cache = cached_before / ps + n <= st.pages_total >> PH_CACHE_SHIFT;
             ph_free(&th.h, one[c]);
             th_stats(&th, &st);
-            freed++;
-            /* each class keeps its one empty span: nothing goes back yet */
-            if (st.small_spans != spans || st.pages_total - st.pages_free != used ||
-                st.cached_spans != freed ||
-                st.cached_bytes != cached_before + ph_class_span_pages(&th.h, c) * ps)
-                fail_msg("class %u: freeing the only object left %zu spans (%zu cached), %zu pages used",
-                         c, st.small_spans, st.cached_spans, st.pages_total - st.pages_free);
+            freed += cache;
+            spans -= !cache;
+            if (st.small_spans != spans || st.pages_total - st.pages_free != used - !cache * n ||
+                st.cached_spans != freed || st.cached_bytes != cached_before + cache * n * ps)
+                fail_msg("class %u (cached: %d): freeing the only object left %zu spans (%zu cached), "
+                         "%zu pages used", c, (int)cache, st.small_spans, st.cached_spans,
+                         st.pages_total - st.pages_free);
         }
         th_stats(&th, &st);
-        if (st.cached_spans != spans || st.small_spans != spans)
-            fail_msg("one per class: %zu spans cached of %zu, expected all", st.cached_spans, spans);
+        if (st.cached_spans != spans || st.small_spans != spans || freed == 0)
+            fail_msg("one per class: %zu spans cached of %zu", st.cached_spans, spans);
         stats_all_free(&th.h, "one per class");
 
         /* many objects, random sizes and order */
@@ -1044,6 +1051,112 @@ static void test_empty_spans(void **state)
         assert_int_equal(th.t.faults, 0);
         th_close(&th, "empty spans");
     }
+}
+
+/* ---- the empty-span cache ------------------------------------------------------------ */
+
+/* One span a class stays cached when it empties; a refill takes it back
+ * without a page allocation; the lowest of two empty spans is the one kept;
+ * ph_idle and ph_scavenge(h, 0) give it back; an allocation that needs its
+ * pages gets them, and one that fails even then changes nothing else. */
+static void test_span_cache(void **state)
+{
+    (void)state;
+    const size_t ps = 256, sz = 200;
+    theap th;
+    ph_stats st, st2;
+    th_open(&th, ps, 512); /* the cache's budget: 32 pages */
+    const unsigned c = ph_size_class(sz);
+    const size_t per = ph_class_span_objects(&th.h, c), pages = ph_class_span_pages(&th.h, c);
+    assert_true(per >= 2 && per < 64);
+    char *first[64] = { 0 }, *second[64] = { 0 };
+
+    /* a class that empties and refills one span: no page traffic after the first */
+    char *p = checked_malloc(&th, sz, NULL, "cycle");
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_int_equal(st.cached_bytes, pages * ps);
+    assert_int_equal(st.pages_total - st.pages_free, pages);
+    for (int i = 0; i < 100; i++) {
+        char *q = checked_malloc(&th, sz, NULL, "cycle");
+        if (q != p)
+            fail_msg("cycle %d: %p from another place than the cached span's %p", i, (void *)q,
+                     (void *)p);
+        th_stats(&th, &st2);
+        assert_int_equal(st2.cached_spans, 0);
+        assert_int_equal(st2.pages_free, st.pages_free); /* no page allocation */
+        ph_free(&th.h, q);
+    }
+    CHECK_OK(&th.h, "cycle");
+
+    /* two spans of the class empty: the lower is kept, the higher goes back */
+    for (size_t i = 0; i < per; i++)
+        first[i] = checked_malloc(&th, sz, NULL, "first span");
+    for (size_t i = 0; i < per; i++)
+        second[i] = checked_malloc(&th, sz, NULL, "second span");
+    assert_true(second[0] > first[0]);
+    th_stats(&th, &st);
+    assert_int_equal(st.small_spans, 2);
+    for (size_t i = 0; i < per; i++)
+        ph_free(&th.h, second[i]); /* the higher one empties first: cached */
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_int_equal(st.small_spans, 2);
+    for (size_t i = 0; i < per; i++)
+        ph_free(&th.h, first[i]); /* the lower one empties: cached, the higher back */
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_int_equal(st.small_spans, 1);
+    assert_int_equal(st.pages_total - st.pages_free, pages);
+    p = checked_malloc(&th, sz, NULL, "from the kept span");
+    if (p != first[0])
+        fail_msg("the cache kept the higher span: %p, the lower one was at %p", (void *)p,
+                 (void *)first[0]);
+    ph_free(&th.h, p);
+
+    /* ph_idle gives the cache back (nothing to release: granule 0) */
+    assert_int_equal(ph_idle(&th.h), 0);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 0);
+    assert_int_equal(st.pages_free, st.pages_total);
+
+    /* an allocation that needs the cached span's pages gets them */
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    size_t rest = st.pages_free;
+    char *big = (char *)ph_page_alloc(&th.h, rest + pages);
+    assert_non_null(big);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 0);
+    assert_int_equal(st.pages_free, 0);
+    ph_page_free(&th.h, big, rest + pages);
+    /* ... one larger than every free and cached page together fails at
+     * once and changes nothing, the cache included ... */
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_null(ph_malloc(&th.h, (st.pages_total + 1) * ps));
+    th_stats(&th, &st2);
+    stats_all_assert(&st, &st2, 0, "malloc larger than the heap");
+    /* ... and one that fits in the free and cached pages but in no run of
+     * them (a page in use right after the cached span) gives the cache
+     * back, fails, and changes nothing else */
+    char *mid = (char *)ph_page_alloc(&th.h, 1);
+    assert_ptr_equal(mid, (char *)th.ri.base + pages * ps); /* the span is at the base */
+    th_stats(&th, &st);
+    assert_null(ph_malloc(&th.h, (st.pages_free + pages) * ps));
+    th_stats(&th, &st2);
+    assert_int_equal(st2.cached_spans, 0);
+    stats_failed_assert(&st, &st2, "failed malloc");
+    ph_page_free(&th.h, mid, 1);
+    th_stats(&th, &st2);
+    assert_int_equal(st2.pages_free, st2.pages_total);
+    CHECK_OK(&th.h, "span cache");
+    th_close(&th, "span cache");
 }
 
 /* ---- the page API and the object API do not mix ------------------------------------- */
@@ -1147,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_aligned_alloc),
         cmocka_unit_test(test_large_objects),
         cmocka_unit_test(test_empty_spans),
+        cmocka_unit_test(test_span_cache),
         cmocka_unit_test(test_page_object_mixing),
     };
     return cmocka_run_group_tests_name("objects", tests, NULL, NULL);

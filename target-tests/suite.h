@@ -135,6 +135,13 @@ void suite_group_skip(const char *why);
 
 /* Hides a value from the optimiser (bad frees on purpose, huge sizes). */
 void *suite_opaque(void *p);
+
+/* Pages of h that hold objects or page-API runs: in use, but not the
+ * empty-span cache's (which any ph_scavenge gives back). */
+static inline size_t suite_pages_held(const ph_stats *s)
+{
+    return s->pages_total - s->pages_free - s->cached_bytes / s->page_size;
+}
 size_t suite_opaque_size(size_t n);
 
 /* ---- deterministic PRNG (32-bit xorshift) -------------------------------- */

@@ -34,11 +34,12 @@
 
 #define NLB SUITE_TABLE(48u, 1024u) /* blocks of the C library burst */
 
+/* Pages of h that hold objects: in use, but not the empty-span cache's. */
 static size_t pages_used(ph_heap *h)
 {
     ph_stats s;
     ph_get_stats(h, &s);
-    return s.pages_total - s.pages_free;
+    return suite_pages_held(&s);
 }
 
 /* Whether [p, p + n) lies in one region of h (its usable pages). */

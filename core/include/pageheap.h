@@ -111,6 +111,12 @@ extern "C" {
 #define PH_SPAN_CAP 4096u
 #endif
 
+/* The empty-span cache holds at most 1 / 2^PH_CACHE_SHIFT of the heap's
+ * pages (see the objects section). */
+#ifndef PH_CACHE_SHIFT
+#define PH_CACHE_SHIFT 4u
+#endif
+
 /* A small span holds at most this many objects (its header bitmap is
  * PH_SPAN_MAX_OBJECTS / W words) and at most PH_SPAN_MAX_PAGES pages. */
 #define PH_SPAN_MAX_OBJECTS 256u
@@ -346,14 +352,16 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * below the cached one, which then goes back), so a class that empties
  * and refills one span does not allocate and free pages each time; any
  * other empty span goes back to the page allocator at once.  The cache
- * holds at most one span per class, PH_NCLASSES spans of at most
- * PH_SPAN_MAX_PAGES pages each (ph_get_stats: cached_spans, cached_bytes).
+ * holds at most one span per class and at most 1 / 2^PH_CACHE_SHIFT of the
+ * heap's pages (1/16: on a heap of a few KiB, where every page counts, it
+ * holds little or nothing) (ph_get_stats: cached_spans, cached_bytes).
  * It is emptied, every cached span back to the page allocator, by every
  * ph_scavenge (ph_scavenge(h, 0) included) and ph_idle before they release
  * anything, and by any allocation (ph_malloc and the rest, ph_page_alloc)
  * that would otherwise fail, which then tries once more: an allocation
  * fails only when it fails with the cache empty, and a failed one changes
- * no statistic but the cache's (and the pages it gave back).  So when
+ * no statistic but the cache's (and the pages it gave back; a request for
+ * more pages than are free and cached together changes nothing at all).  So when
  * every object has been freed, every page is free again after one
  * ph_scavenge(h, 0).  A per-region page map (one byte per page, holding the
  * distance to the span's first page) finds a pointer's span header in

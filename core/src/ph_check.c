@@ -223,7 +223,7 @@ static int check_class_lists(const ph_heap *h, const size_t *per_class)
 
     for (c = 0; c < PH_NCLASSES; c++)
         cached += h->cache_[c] != NULL;
-    if (cached != h->cached_spans_)
+    if (cached != h->cached_spans_ || h->cached_pages_ > (h->pages_total_ >> PH_CACHE_SHIFT))
         return PH_CHECK_OBJECTS;
 
     for (c = 0; c < PH_NCLASSES; c++) {

@@ -282,12 +282,13 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
 
 /* pages_find, and when it finds nothing while the object layer caches
  * empty spans, once more after they went back: an allocation fails only
- * with the cache empty. */
+ * with the cache empty (or when even every free and cached page together
+ * would be too few, so the cache stays as it is). */
 PH_PAGE_INLINE size_t pages_find_all(ph_heap *h, size_t n, uint32_t *ri)
 {
     size_t first = pages_find(h, n, ri);
 
-    if (first == SIZE_MAX && h->cached_spans_ != 0) {
+    if (first == SIZE_MAX && h->cached_spans_ != 0 && n <= h->pages_free_ + h->cached_pages_) {
         ph_object_cache_flush(h);
         first = pages_find(h, n, ri);
     }
