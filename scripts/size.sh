@@ -5,6 +5,14 @@
 # arm-none-eabi-size reports them.  Builds (or brings up to date) the same
 # build directories as build-matrix.sh.
 #
+# Then the linked size on Cortex-M3 at -Os: bench/size/ph_calls.c (every
+# allocator call a firmware makes; and with PH_SIZE_MALLOC_ONLY the malloc
+# family and ph_idle alone) linked with -ffunction-sections --gc-sections
+# against libpageheap.a, and bench/size/newlib_calls.c (the same malloc
+# calls) against full newlib's own allocator; the bytes each allocator's
+# objects keep in the link are summed from the map file
+# (bench/size/map-sizes.awk), code and read-only data apart from RAM.
+#
 #   scripts/size.sh            -> table on stdout, progress on stderr
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -42,4 +50,58 @@ echo
 echo "| core | opt | allocator text | ph_check.c text | data | bss | total |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
+
+# ---- linked size, Cortex-M3 -Os ------------------------------------------------
+
+work="$PH_ROOT/build/size-linked"
+mkdir -p "$work"
+flags=(-mcpu=cortex-m3 -mthumb -mfloat-abi=soft -Os -ffunction-sections -fdata-sections)
+lib="$(ph_core_dir cortex-m3 Os)/libpageheap.a"
+# newlib's dlmalloc: the objects of its malloc family in libc.a.
+nl_members='^lib_a-(malloc|mallocr|free|freer|calloc|callocr|realloc|reallocr|malign|malignr|msize|msizer|mlock|sbrkr)\.o$'
+# link NAME SOURCE [CFLAGS...]: links one test firmware, writes NAME.map.
+link() {
+    local name="$1" src="$2"
+    shift 2
+    arm-none-eabi-gcc "${flags[@]}" "$@" -I"$PH_ROOT/core/include" "$src" \
+        ${lib_arg:+"$lib_arg"} --specs=nosys.specs -Wl,--gc-sections \
+        -Wl,-Map="$work/$name.map" -o "$work/$name.elf" >"$work/$name.log" 2>&1
+}
+# sum NAME REGEX KIND: bytes of KIND (rom / ram) kept from the members matching REGEX.
+sum() {
+    awk -f "$PH_ROOT/bench/size/map-sizes.awk" "$work/$1.map" |
+        awk -v re="$2" -v kind="$3" '$1 ~ re && $2 == kind { s += $3 } END { print s + 0 }'
+}
+linked=()
+if [ -f "$lib" ]; then
+    lib_arg="$lib"
+    if link ph-all "$PH_ROOT/bench/size/ph_calls.c" && link ph-malloc "$PH_ROOT/bench/size/ph_calls.c" -DPH_SIZE_MALLOC_ONLY; then
+        for v in all malloc; do
+            rom=$(sum "ph-$v" '^ph_.*\.c\.obj$' rom)
+            ram=$(sum "ph-$v" '^ph_.*\.c\.obj$' ram)
+            what="every call (malloc family, page API, ph_scavenge, ph_idle)"
+            [ "$v" = malloc ] && what="malloc family + ph_idle"
+            linked+=("| pageheap | $what | $rom | $ram | $((rom + ram)) |")
+        done
+    else
+        echo "size.sh: linking the pageheap size firmware failed, see $work/ph-*.log" >&2
+        rc=1
+    fi
+    lib_arg=""
+    if link newlib "$PH_ROOT/bench/size/newlib_calls.c"; then
+        rom=$(sum newlib "$nl_members" rom)
+        ram=$(sum newlib "$nl_members" ram)
+        linked+=("| newlib (dlmalloc, libc.a) | malloc family | $rom | $ram | $((rom + ram)) |")
+    else
+        echo "size.sh: linking the newlib size firmware failed, see $work/newlib.log" >&2
+        rc=1
+    fi
+fi
+echo
+echo "Linked into a firmware, Cortex-M3 -Os, -ffunction-sections --gc-sections (bytes the"
+echo "allocator's objects keep in the link; bench/size/):"
+echo
+echo "| allocator | calls linked | code + rodata | data + bss | total |"
+echo "|---|---|---:|---:|---:|"
+printf '%s\n' "${linked[@]}"
 exit "$rc"
