@@ -10,8 +10,10 @@
 #
 # then builds the core for every Arm core and the host, warnings as errors
 # (scripts/build-matrix.sh), the real power-gating ports
-# (scripts/build-hw-ports.sh), and every QEMU board's firmware, running its
-# on-target suite under qemu-system-arm (scripts/boards.sh).  Every step
+# (scripts/build-hw-ports.sh), runs the libFuzzer differential fuzzer for
+# 60 s from its seed corpus (scripts/fuzz.sh, build/fuzz), and builds every
+# QEMU board's firmware, running its on-target suite under qemu-system-arm
+# (scripts/boards.sh).  Every step
 # runs even when an earlier one failed.  The last line is "test.sh: N
 # passed, M failed" (steps); the exit status is non-zero when M > 0.
 #
@@ -75,6 +77,7 @@ if [ -f "$PH_ROOT/scripts/build-hw-ports.sh" ]; then
     step "hw-ports (real power-gating ports: cross build + host register tests)" \
         bash "$PH_ROOT/scripts/build-hw-ports.sh"
 fi
+step "fuzz (libFuzzer, 60 s from the seed corpus)" bash "$PH_ROOT/scripts/fuzz.sh" 60
 if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
     step "boards (every QEMU board: build, on-target suite under qemu-system-arm)" \
         bash "$PH_ROOT/scripts/boards.sh"

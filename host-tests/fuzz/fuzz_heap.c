@@ -584,7 +584,7 @@ static void check_all(void)
             run_pages += it->req;
     }
     CHECK(used == run_pages + st_now.small_span_pages + st_now.large_pages);
-    CHECK(st_now.peak_pages_used >= used || st_now.peak_pages_used == 0);
+    CHECK(st_now.peak_pages_used >= used); /* the idle pacer's peak follows every allocation */
 }
 
 /* ---- refusals and calls that must change nothing ------------------------------ */
