@@ -148,7 +148,7 @@ enum { ALLOW_NONE = 0, ALLOW_RELEASE = 1, ALLOW_ACQUIRE = 2 };
 static int hook_allow;
 
 /* hook calls of the current operation */
-#define MAX_CALLS 256
+#define MAX_CALLS (MAX_SLOTS * MAX_PAGES) /* one per granule at most */
 typedef struct hcall {
     uintptr_t base;
     size_t len;
@@ -778,10 +778,15 @@ static void op_page_alloc(void)
     for (size_t i = 0; i < nacq_calls; i++)
         CHECK(acq_calls[i].base < (uintptr_t)p + n * ps &&
               (uintptr_t)p < acq_calls[i].base + acq_calls[i].len);
-    if (g != 0)
-        for (uintptr_t a = align_down((uintptr_t)p, g); a < (uintptr_t)p + n * ps; a += g)
-            if (a >= (uintptr_t)arena && a < (uintptr_t)arena + ARENA_BYTES)
-                CHECK(!relmap[relidx(a)]);
+    if (g != 0) { /* no page of this region in a granule the run touches is released */
+        uintptr_t lo = align_down((uintptr_t)p, g), hi = align_up((uintptr_t)p + n * ps, g);
+        if (lo < (uintptr_t)rinfo[r].base)
+            lo = (uintptr_t)rinfo[r].base;
+        if (hi > region_end(r))
+            hi = region_end(r);
+        for (uintptr_t a = lo; a < hi; a += ps)
+            CHECK(!relmap[relidx(a)]);
+    }
     COUNT(C_PAGE_ALLOC);
     add_item((uintptr_t)p, n * ps, n, K_RUN);
     /* the run's pages were free, now used; nothing else changed */
