@@ -519,17 +519,25 @@ static void load_walk(const snap *s)
 static ref_model ref;
 static int ref_live;
 
+/* Loads the model with the regions and the page map pst; the regions are
+ * made again only when they changed. */
 static void ref_load(void)
 {
-    if (ref_live)
-        ref_destroy(&ref);
-    ref_init(&ref, ps);
-    for (size_t r = 0; r < nreg; r++) {
-        ref_add_region(&ref, (uintptr_t)rinfo[r].base, rinfo[r].npages);
+    int same = ref_live && ref.page_size == ps && ref.nregions == nreg;
+    for (size_t r = 0; same && r < nreg; r++)
+        same = ref.regions[r].base == (uintptr_t)rinfo[r].base &&
+               ref.regions[r].npages == rinfo[r].npages;
+    if (!same) {
+        if (ref_live)
+            ref_destroy(&ref);
+        ref_init(&ref, ps);
+        for (size_t r = 0; r < nreg; r++)
+            ref_add_region(&ref, (uintptr_t)rinfo[r].base, rinfo[r].npages);
+        ref_live = 1;
+    }
+    for (size_t r = 0; r < nreg; r++)
         for (size_t i = 0; i < rinfo[r].npages; i++)
             ref.regions[r].used[i] = pst[r][i] == PH_PAGES_USED;
-    }
-    ref_live = 1;
 }
 
 /* ---- the checks after every operation -------------------------------------- */
