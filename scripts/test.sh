@@ -12,15 +12,19 @@
 #
 # then builds the core for every Arm core and the host, warnings as errors
 # (scripts/build-matrix.sh), the real power-gating ports
-# (scripts/build-hw-ports.sh), every QEMU board's firmware, running its
-# on-target suite under qemu-system-arm (scripts/boards.sh), and pageheap
-# as a library of outside projects: find_package from an install prefix and
-# add_subdirectory, on the host and for mps2-an385 under QEMU
-# (scripts/test-consumer.sh).  Before the builds it checks that
-# CMakePresets.json is what scripts/gen-presets.sh writes (a preset per
-# board folder).  Every step runs even when an earlier one failed and
-# prints its time.  The last line is "test.sh: N passed, M failed in T"
-# (steps, and the whole run's time); the exit status is non-zero when M > 0.
+# (scripts/build-hw-ports.sh), runs the libFuzzer differential fuzzer for
+# 60 s from its seed corpus (scripts/fuzz.sh, build/fuzz), holds the -Os
+# build's malloc / free within 125 % of -O2's on Cortex-M3
+# (scripts/check-os-speed.sh), builds every QEMU board's firmware, running
+# its on-target suite under qemu-system-arm (scripts/boards.sh), and uses
+# pageheap as a library of outside projects: find_package from an install
+# prefix and add_subdirectory, on the host and for mps2-an385 under QEMU
+# (scripts/test-consumer.sh).  Before the builds it checks the licence
+# lines and that CMakePresets.json is what scripts/gen-presets.sh writes (a
+# preset per board folder).  Every step runs even when an earlier one
+# failed and prints its time.  The last line is "test.sh: N passed, M
+# failed in T" (steps, and the whole run's time); the exit status is
+# non-zero when M > 0.
 #
 # Environment: PH_JOBS (default 2) parallel jobs for builds and ctest;
 # PH_SKIP_DEPS=1 skips install-deps.sh.
@@ -84,6 +88,7 @@ if [ -f "$PH_ROOT/scripts/build-hw-ports.sh" ]; then
     step "hw-ports (real power-gating ports: cross build + host register tests)" \
         bash "$PH_ROOT/scripts/build-hw-ports.sh"
 fi
+step "fuzz (libFuzzer, 60 s from the seed corpus)" bash "$PH_ROOT/scripts/fuzz.sh" 60
 step "os-speed (-Os keeps the malloc / free fast paths: Cortex-M3 under QEMU)" \
     bash "$PH_ROOT/scripts/check-os-speed.sh"
 if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
