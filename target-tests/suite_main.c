@@ -473,6 +473,7 @@ size_t suite_arena_open(size_t want)
     ph_heap *dh = ph_newlib_heap();
     ph_stats s;
     SUITE_CHECK(dh != NULL && suite_arena == NULL);
+    ph_scavenge(dh, 0); /* the empty-span cache back: it may split the free pages */
     ph_get_stats(dh, &s);
     /* the longest free run, at most `want` */
     size_t avail = s.largest_free_run * s.page_size;

@@ -697,7 +697,10 @@ void group_malloc_basics(void)
         char *r = (char *)ph_realloc(&suite_heap, q, 40); /* shrink to a small class: moves */
         SUITE_CHECK(r != NULL);
         PAT_CHECK(r, 40, 2);
-        /* a page run grows in place into the free pages after it */
+        /* a page run grows in place into the free pages after it (the
+         * spans emptied above, cached, go back first: the run must not
+         * land just below one) */
+        SUITE_EQ(ph_scavenge(&suite_heap, 0), 0);
         char *L = CHECKED_MALLOC(PH_SMALL_MAX + 1, NULL);
         pat_fill(L, PH_SMALL_MAX + 1, 3);
         char *L2 = (char *)ph_realloc(&suite_heap, L, PH_SMALL_MAX + 2 * ps);
