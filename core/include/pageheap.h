@@ -354,7 +354,8 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * other empty span goes back to the page allocator at once.  The cache
  * holds at most one span per class and at most 1 / 2^PH_CACHE_SHIFT of the
  * heap's pages (1/16: on a heap of a few KiB, where every page counts, it
- * holds little or nothing) (ph_get_stats: cached_spans, cached_bytes).
+ * holds little or nothing), and takes a span only while at least 1/8 of
+ * the heap's pages are free (ph_get_stats: cached_spans, cached_bytes).
  * It is emptied, every cached span back to the page allocator, by every
  * ph_scavenge (ph_scavenge(h, 0) included) and ph_idle before they release
  * anything, and by any allocation (ph_malloc and the rest, ph_page_alloc)
