@@ -303,10 +303,8 @@ PH_SIZE_NOINLINE void *span_take_slow(ph_heap *h, struct ph_span *s, unsigned c)
     return span_take(h, s, c);
 }
 
-/* Class c's cached empty span, out of the cache and onto its class list
- * (which is empty); NULL when it has none.  Its header and bitmap are as
- * span_new left them: an empty span's bits are clear. */
-static struct ph_span *cache_take(ph_heap *h, unsigned c)
+/* Class c's cached empty span, out of the cache; NULL when it has none. */
+static struct ph_span *cache_remove(ph_heap *h, unsigned c)
 {
     struct ph_span *s = h->cache_[c];
 
@@ -314,6 +312,18 @@ static struct ph_span *cache_take(ph_heap *h, unsigned c)
         h->cache_[c] = NULL;
         h->cached_spans_--;
         h->cached_pages_ -= h->cls_[c].npages;
+    }
+    return s;
+}
+
+/* Class c's cached empty span onto its class list (which is empty); NULL
+ * when it has none.  Its header and bitmap are as span_new left them: an
+ * empty span's bits are clear. */
+static struct ph_span *cache_take(ph_heap *h, unsigned c)
+{
+    struct ph_span *s = cache_remove(h, c);
+
+    if (s != NULL) {
         s->next = s->prev = NULL;
         h->avail_[c] = s;
     }
@@ -478,13 +488,9 @@ void ph_object_cache_flush(ph_heap *h)
     unsigned c;
 
     for (c = 0; c < PH_NCLASSES && h->cached_spans_ != 0; c++) {
-        struct ph_span *s = h->cache_[c];
-        if (s != NULL) {
-            h->cache_[c] = NULL;
-            h->cached_spans_--;
-            h->cached_pages_ -= h->cls_[c].npages;
+        struct ph_span *s = cache_remove(h, c);
+        if (s != NULL)
             span_give_at(h, s);
-        }
     }
 }
 
@@ -495,10 +501,9 @@ void ph_object_cache_flush(ph_heap *h)
  * pressure would only give it back at its next failing allocation, at a
  * cost: on a 64 KiB Cortex-M4 heap whose mallocs often fail, caching
  * anyway made the worst malloc 2,358 instructions instead of 1,544), or
- * if it lies
- * below the class's cached one (which goes back instead: the cache, like
- * first fit, keeps to low addresses and leaves the high ones to the
- * scavenger); otherwise it goes back to the page allocator. */
+ * if it lies below the class's cached one (which goes back instead: the
+ * cache, like first fit, keeps to low addresses and leaves the high ones
+ * to the scavenger); otherwise it goes back to the page allocator. */
 static void span_drop(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
 {
     unsigned c = s->cls;
