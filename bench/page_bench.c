@@ -155,7 +155,9 @@ static void calibrate(ph_heap *h, ref_model *m)
  *      the two leaves whose paths meet only at the root: two slow leaf
  *      updates and two full-height walks, both ways.
  * Runs of more than W + 1 pages add O(n / W) (a word each, and the merges
- * of their ancestors); the per-call formula in pageheap.h states it. */
+ * of their ancestors): case C allocates and frees the whole heap in one
+ * call each ("ph-whole-alloc", "ph-whole-free").  The per-call formula in
+ * pageheap.h states both. */
 
 #ifdef PH_WORD_BITS
 #define WORST_W ((size_t)PH_WORD_BITS)
@@ -213,7 +215,17 @@ static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
     }
     bool ok = worst_case(h, mem, bytes, c1 * w - (w / 2 + 1), w / 2 + 1, holes, WORST_HOLES) &&
               worst_case(h, mem, bytes, c1 * w - w / 2, w, holes, 2 * WORST_HOLES);
-    printf("worst height=%zu chunk_pages=%zu ok=%s\n", height, w, ok ? "yes" : "no");
+    /* C: the whole heap in one call, for the O(n / W) term. */
+    ph_region_info ri;
+    if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
+        ph_get_region(h, 0, &ri) == PH_OK) {
+        void *p = measured_ph_alloc(ph_page_alloc, h, ri.npages, "ph-whole-alloc");
+        ok = p == ri.base;
+        measured_ph_free(ph_page_free, h, p, ri.npages, "ph-whole-free");
+        ok = ok && ph_check(h) == PH_OK;
+    }
+    printf("worst height=%zu chunk_pages=%zu chunks=%zu ok=%s\n", height, w, nchunks,
+           ok ? "yes" : "no");
     return ok;
 }
 

@@ -236,10 +236,14 @@ for pages in "${HEAPS[@]}"; do
     cf=$(( $(label_stat stub-ph-free "$st" | awk '{print $3}') - 1 ))
     read -r _ _ _ _ wa <<<"$(label_stat ph-worst-alloc "$st")"
     read -r _ _ _ _ wf <<<"$(label_stat ph-worst-free "$st")"
+    read -r _ _ _ _ wha <<<"$(label_stat ph-whole-alloc "$st")"
+    read -r _ _ _ _ whf <<<"$(label_stat ph-whole-free "$st")"
     height=$(grep -o 'worst height=[0-9]*' "$txt" | cut -d= -f2)
+    chunks=$(grep -o 'worst .*chunks=[0-9]*' "$txt" | sed 's/.*chunks=//')
     grep -q 'worst .*ok=yes' "$txt" || status=1
     echo "- ${HEAP_NAME[$pages]} (tree height H = $height): worst alloc $((wa - ca)), worst free $((wf - cf))" \
-         "instructions."
+         "instructions (runs of up to W + 1 pages); the whole heap ($chunks chunks) in one call:" \
+         "alloc $((wha - ca)), free $((whf - cf))."
 done
 echo
 small=${MEAN_PER_OP[16384]:-}; large=${MEAN_PER_OP[262144]:-}

@@ -131,25 +131,25 @@ PH_HOT_INLINE void walk_up_pair(ph_sum *t, size_t a, int ca, int cb)
  * ph_region.c). */
 void ph_region_walk_range(ph_sum *t, size_t lo, size_t hi);
 
-/* Length of the free run around mask m (contiguous, non-empty, bits free
- * in `used` or about to be) inside one word: up to the nearest used bits. */
-PH_HOT_INLINE uint32_t hole_around(ph_word_t used, ph_word_t m)
+/* Length of the free run around bits [lo, hi) (0 <= lo < hi <= W, free in
+ * `used` or about to be) inside one word: up to the nearest used bits. */
+PH_HOT_INLINE uint32_t hole_around(ph_word_t used, unsigned lo, unsigned hi)
 {
-    unsigned lo = ph_ctz(m), hi = PH_WORD_BITS - ph_clz(m);
-    ph_word_t below = used & ph_mask_below(lo);
-    ph_word_t above = used & ~ph_mask_below(hi);
+    ph_word_t below = used & ~ph_mask_from(lo);
+    ph_word_t above = used & ~ph_mask_to(hi);
     unsigned left = below != 0 ? PH_WORD_BITS - ph_clz(below) : 0;
     unsigned right = above != 0 ? ph_ctz(above) : PH_WORD_BITS;
     return (uint32_t)(right - left);
 }
 
-/* Marks the pages of mask m of chunk c in use (in_use) or free, keeping
+/* Marks pages [lo, hi) of chunk c (0 <= lo < hi <= W) in use (in_use) or free, keeping
  * the chunk's summary exact without rescanning the word where it can:
  * freeing can only grow the longest run to the run around m; allocating
  * shrinks it only when the run around m was the longest.  Returns what
  * changed in the leaf (NODE_*). */
-PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, ph_word_t m, bool in_use)
+PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, unsigned lo, unsigned hi, bool in_use)
 {
+    ph_word_t m = ph_mask_span(lo, hi);
     ph_sum *leaf = r->tree + r->leaves + c;
     ph_word_t w = r->alloc[c], nw;
     uint32_t start, max, end, old_max = leaf->max;
@@ -162,14 +162,14 @@ PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, ph_word_t m, bool in_
         } else {
             start = ph_ctz(nw);
             end = ph_clz(nw);
-            max = hole_around(w, m) < old_max ? old_max : ph_word_max_run(nw);
+            max = hole_around(w, lo, hi) < old_max ? old_max : ph_word_max_run(nw);
         }
     } else {
         nw = w & ~m;
         if (nw == 0) {
             start = max = end = PH_WORD_BITS;
         } else {
-            uint32_t hole = hole_around(nw, m);
+            uint32_t hole = hole_around(nw, lo, hi);
             start = ph_ctz(nw);
             end = ph_clz(nw);
             max = hole > old_max ? hole : old_max;
@@ -200,23 +200,23 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
 
     if (c0 == c1) {
         walk_up(r->tree, r->leaves + c0, PH_CHUNK_PAGES,
-                set_chunk(r, c0, ph_mask_range(lo, hi), in_use));
+                set_chunk(r, c0, lo, hi, in_use));
         return;
     }
     if (c1 == c0 + 1) {
-        int ca = set_chunk(r, c0, ~ph_mask_below(lo), in_use);
-        int cb = set_chunk(r, c1, ph_mask_below(hi), in_use);
+        int ca = set_chunk(r, c0, lo, PH_CHUNK_PAGES, in_use);
+        int cb = set_chunk(r, c1, 0, hi, in_use);
         walk_up_pair(r->tree, r->leaves + c0, ca, cb);
         return;
     }
-    set_chunk(r, c0, ~ph_mask_below(lo), in_use);
+    set_chunk(r, c0, lo, PH_CHUNK_PAGES, in_use);
     for (c = c0 + 1; c < c1; c++) {
         ph_sum *leaf = r->tree + r->leaves + c;
         uint32_t n = in_use ? 0 : PH_CHUNK_PAGES;
         r->alloc[c] = in_use ? PH_WORD_ONES : 0;
         leaf->start = leaf->max = leaf->end = n;
     }
-    set_chunk(r, c1, ph_mask_below(hi), in_use);
+    set_chunk(r, c1, 0, hi, in_use);
     ph_region_walk_range(r->tree, r->leaves + c0, r->leaves + c1);
 }
 
@@ -230,23 +230,23 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
     unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
 
     if (c0 == c1) {
-        ph_word_t m = ph_mask_range(lo, hi);
+        ph_word_t m = ph_mask_span(lo, hi);
         if ((r->alloc[c0] & m) != m)
             return PH_FAULT_DOUBLE_FREE;
         if ((r->obj[c0] & m) != 0)
             return PH_FAULT_BAD_POINTER;
-        walk_up(r->tree, r->leaves + c0, PH_CHUNK_PAGES, set_chunk(r, c0, m, false));
+        walk_up(r->tree, r->leaves + c0, PH_CHUNK_PAGES, set_chunk(r, c0, lo, hi, false));
         return 0;
     }
     if (c1 == c0 + 1) {
-        ph_word_t ma = ~ph_mask_below(lo), mb = ph_mask_below(hi);
+        ph_word_t ma = ph_mask_from(lo), mb = ph_mask_to(hi);
         int ca, cb;
         if ((r->alloc[c0] & ma) != ma || (r->alloc[c1] & mb) != mb)
             return PH_FAULT_DOUBLE_FREE;
         if (((r->obj[c0] & ma) | (r->obj[c1] & mb)) != 0)
             return PH_FAULT_BAD_POINTER;
-        ca = set_chunk(r, c0, ma, false);
-        cb = set_chunk(r, c1, mb, false);
+        ca = set_chunk(r, c0, lo, PH_CHUNK_PAGES, false);
+        cb = set_chunk(r, c1, 0, hi, false);
         walk_up_pair(r->tree, r->leaves + c0, ca, cb);
         return 0;
     }
