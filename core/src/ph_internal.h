@@ -137,6 +137,55 @@ unsigned ph_word_first_run(ph_word_t used, unsigned n);
 /* Length of the longest run of free bits in used. */
 unsigned ph_word_max_run(ph_word_t used);
 
+/* ph_word_max_run's slow path: longest run of set bits of x (neither 0 nor
+ * all ones) by doubling then halving, O(log W) whatever the word. */
+unsigned ph_word_max_run_doubling(ph_word_t x);
+
+/* The bodies of ph_word_first_run and ph_word_max_run, inlined into the
+ * page calls (ph_tree.h).  See ph_chunk.c for how they work. */
+PH_HOT_INLINE unsigned ph_word_first_run_inline(ph_word_t used, unsigned n)
+{
+    ph_word_t x = ~used; /* starts of runs of >= 1 free page */
+    unsigned have = 1;
+
+    while (have < n && x != 0) {
+        unsigned step = have < n - have ? have : n - have;
+        x &= x >> step;
+        have += step;
+    }
+    return x != 0 ? ph_ctz(x) : PH_WORD_BITS;
+}
+
+/* Runs visited one by one before switching to doubling: a chunk usually
+ * holds a few holes, and visiting each costs a handful of instructions. */
+#define PH_MAX_RUN_VISITS 4
+
+PH_HOT_INLINE unsigned ph_word_max_run_inline(ph_word_t used)
+{
+    ph_word_t x = ~used;
+    unsigned best = 0, visits;
+
+    if (x == PH_WORD_ONES)
+        return PH_WORD_BITS;
+    for (visits = 0; x != 0; visits++) {
+        unsigned start, len;
+        ph_word_t from_start;
+        if (visits == PH_MAX_RUN_VISITS) {
+            len = ph_word_max_run_doubling(x);
+            return len > best ? len : best;
+        }
+        start = ph_ctz(x);
+        from_start = ~(x >> start); /* 0 bits: the run, then the rest */
+        len = from_start != 0 ? ph_ctz(from_start) : PH_WORD_BITS - start;
+        if (len > best)
+            best = len;
+        if (start + len >= PH_WORD_BITS)
+            break;
+        x &= ~ph_mask_below(start + len);
+    }
+    return best;
+}
+
 /* Summary of one chunk. */
 ph_sum ph_word_summary(ph_word_t used);
 

@@ -4,25 +4,31 @@
  * rest): marking a run in use or free with the summaries brought up to
  * date, and the first-fit search.  Included by ph_page.c, which inlines it
  * into the page calls (no call inside an allocation or a free but the
- * longest-run scan), and by ph_region.c, which keeps the out-of-line
- * copies that -Os builds call instead.
+ * rare doubling path of the longest-run scan), and by ph_region.c, which
+ * keeps the out-of-line copies that -Os builds call instead.
  *
  * Node v at depth d (root d = 0) covers PH_CHUNK_PAGES << (height - d)
  * pages.  Its summary is the merge of its two children (ph_sum_merge), so
  * after bits of chunks [c0, c1] change, only those leaves and their
  * ancestors need recomputing, level by level, and the walk stops at the
  * first node that stays the same: the tree above was consistent and still
- * is.  The worst case is (c1 - c0 + 1) + height merges.
+ * is.  The worst case is (c1 - c0 + 1) + 2 * height merges: two paths
+ * that meet only at the root, or the ranges of a longer run.
  */
 #ifndef PH_TREE_H
 #define PH_TREE_H
 
 #include "ph_internal.h"
 
+/* At -Os the word scans stay single out-of-line copies (ph_chunk.c). */
 #if defined(__OPTIMIZE_SIZE__)
 #define PH_TREE_INLINE static inline
+#define tree_first_run ph_word_first_run
+#define tree_max_run ph_word_max_run
 #else
 #define PH_TREE_INLINE PH_HOT_INLINE
+#define tree_first_run ph_word_first_run_inline
+#define tree_max_run ph_word_max_run_inline
 #endif
 
 /* What an update changed in a node: nothing, only its longest run, or its
@@ -162,7 +168,7 @@ PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, unsigned lo, unsigned
         } else {
             start = ph_ctz(nw);
             end = ph_clz(nw);
-            max = hole_around(w, lo, hi) < old_max ? old_max : ph_word_max_run(nw);
+            max = hole_around(w, lo, hi) < old_max ? old_max : tree_max_run(nw);
         }
     } else {
         nw = w & ~m;
@@ -286,7 +292,7 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
             base += len;
         }
     }
-    return base + ph_word_first_run(r->alloc[v - r->leaves], (unsigned)n);
+    return base + tree_first_run(r->alloc[v - r->leaves], (unsigned)n);
 }
 
 #endif /* PH_TREE_H */
