@@ -304,7 +304,10 @@ static inline void ph_scav_note_free(struct ph_region *r, size_t first, size_t n
         r->scav_top = c1 + 1;
 }
 
-/* ---- region layout: ph_region.c ---- */
+/* ---- region layout: ph_region.c ----
+ * ph_region_mark, ph_region_free_checked and ph_region_find are defined
+ * out of line only at -Os; optimising for speed, ph_page.c inlines their
+ * bodies from ph_tree.h. */
 
 /* Bytes of metadata for a region of npages usable pages. */
 size_t ph_region_meta_bytes(size_t npages);

@@ -110,6 +110,10 @@ void ph_region_walk_range(ph_sum *t, size_t lo, size_t hi)
     }
 }
 
+/* The out-of-line copies of ph_tree.h that -Os builds call (ph_page.c);
+ * optimising for speed, every caller inlines them and these would be dead
+ * code in the library. */
+#if defined(__OPTIMIZE_SIZE__)
 void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use)
 {
     region_mark(r, first, npages, in_use);
@@ -124,3 +128,4 @@ size_t ph_region_find(const struct ph_region *r, size_t n)
 {
     return region_find(r, n);
 }
+#endif /* __OPTIMIZE_SIZE__ */
