@@ -139,6 +139,96 @@ static void calibrate(ph_heap *h, ref_model *m)
     }
 }
 
+/* ---- constructed worst cases (perop mode) ----
+ *
+ * One heap laid out to make the search and the update of one call longest,
+ * measured through the same wrappers with the labels "ph-worst-alloc" and
+ * "ph-worst-free" (the script prints their largest part).  Every page is in
+ * use but a few, placed so that:
+ *   A  the only fitting run (W/2 + 1 pages) lies at the high end of chunk
+ *      L/2 - 1 (L = leaves): the search descends the whole height taking
+ *      the right child at every level, the leaf scan doubles the most
+ *      steps, the leaf's longest run is recomputed by the slow path (more
+ *      than PH_MAX_RUN_VISITS holes), and every ancestor's end and longest
+ *      run change up to the root, both on allocation and on free;
+ *   B  the only fitting run (W pages) straddles chunks L/2 - 1 and L/2,
+ *      the two leaves whose paths meet only at the root: two slow leaf
+ *      updates and two full-height walks, both ways.
+ * Runs of more than W + 1 pages add O(n / W) (a word each, and the merges
+ * of their ancestors): case C allocates and frees the whole heap in one
+ * call each ("ph-whole-alloc", "ph-whole-free").  The per-call formula in
+ * pageheap.h states both. */
+
+#ifdef PH_WORD_BITS
+#define WORST_W ((size_t)PH_WORD_BITS)
+#else
+#define WORST_W (UINTPTR_MAX > 0xFFFFFFFFu ? (size_t)64 : (size_t)32)
+#endif
+#define WORST_HOLES 6u /* single free pages in a word: more than the visits */
+
+static bool worst_free(ph_heap *h, uintptr_t base, size_t usable, size_t first, size_t n)
+{
+    if (first + n > usable)
+        return false;
+    ph_page_free(h, (void *)(base + first * PAGE_SIZE), n);
+    return true;
+}
+
+/* Lays the heap out (every page in use but `holes` in the chunks named),
+ * frees run [first, first + n), then measures its allocation and its free;
+ * the allocation must return the run.  False when the heap is too small. */
+static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
+                       const size_t *holes, size_t nholes)
+{
+    ph_region_info ri;
+    if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
+        ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
+        return false;
+    uintptr_t base = (uintptr_t)ri.base;
+    for (size_t i = 0; i < nholes; i++)
+        if (!worst_free(h, base, ri.npages, holes[i], 1))
+            return false;
+    if (!worst_free(h, base, ri.npages, first, n))
+        return false;
+    void *p = measured_ph_alloc(ph_page_alloc, h, n, "ph-worst-alloc");
+    if ((uintptr_t)p != base + first * PAGE_SIZE)
+        return false;
+    measured_ph_free(ph_page_free, h, p, n, "ph-worst-free");
+    return ph_check(h) == PH_OK;
+}
+
+/* Runs cases A and B on a fresh heap over mem; prints the tree's height. */
+static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
+{
+    size_t w = WORST_W, nchunks = (usable + w - 1) / w, leaves = 1, height = 0;
+    size_t holes[2 * WORST_HOLES];
+    while (leaves < nchunks) {
+        leaves <<= 1;
+        height++;
+    }
+    if (leaves < 2)
+        return false;
+    size_t c0 = leaves / 2 - 1, c1 = leaves / 2; /* paths meet at the root */
+    for (size_t i = 0; i < WORST_HOLES; i++) {
+        holes[i] = c0 * w + 2 * i;                      /* low end of c0  */
+        holes[WORST_HOLES + i] = c1 * w + w / 2 + 1 + 2 * i; /* high part of c1 */
+    }
+    bool ok = worst_case(h, mem, bytes, c1 * w - (w / 2 + 1), w / 2 + 1, holes, WORST_HOLES) &&
+              worst_case(h, mem, bytes, c1 * w - w / 2, w, holes, 2 * WORST_HOLES);
+    /* C: the whole heap in one call, for the O(n / W) term. */
+    ph_region_info ri;
+    if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
+        ph_get_region(h, 0, &ri) == PH_OK) {
+        void *p = measured_ph_alloc(ph_page_alloc, h, ri.npages, "ph-whole-alloc");
+        ok = p == ri.base;
+        measured_ph_free(ph_page_free, h, p, ri.npages, "ph-whole-free");
+        ok = ok && ph_check(h) == PH_OK;
+    }
+    printf("worst height=%zu chunk_pages=%zu chunks=%zu ok=%s\n", height, w, nchunks,
+           ok ? "yes" : "no");
+    return ok;
+}
+
 /* ---- the trace ---- */
 
 typedef struct live_run {
@@ -407,10 +497,14 @@ int main(int argc, char **argv)
         ref_destroy(&ref);
     }
 
+    bool worst_ok = !per_op || worst_cases(&heap, mem, bytes, region.npages);
+
     munmap(mem, bytes);
+    if (!worst_ok)
+        fprintf(stderr, "page_bench: a constructed worst case could not be laid out\n");
     if (!ph_ok)
         fprintf(stderr, "page_bench: pageheap's state is inconsistent after the run\n");
     if (!ref_ok)
         fprintf(stderr, "page_bench: pageheap and the reference model placed runs differently\n");
-    return ph_ok && ref_ok ? 0 : 1;
+    return ph_ok && ref_ok && worst_ok ? 0 : 1;
 }

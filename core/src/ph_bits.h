@@ -144,4 +144,25 @@ static inline ph_word_t ph_mask_range(unsigned lo, unsigned hi)
     return ph_mask_below(hi) & ~ph_mask_below(lo);
 }
 
+/* Branch-free masks for the hot paths, each defined on a narrower domain
+ * than ph_mask_below / ph_mask_range so that no shift reaches the word
+ * width: */
+/* bits [lo, W) set; lo in [0, PH_WORD_BITS). */
+static inline ph_word_t ph_mask_from(unsigned lo)
+{
+    return PH_WORD_ONES << lo;
+}
+
+/* bits [0, hi) set; hi in [1, PH_WORD_BITS]. */
+static inline ph_word_t ph_mask_to(unsigned hi)
+{
+    return PH_WORD_ONES >> (PH_WORD_BITS - hi);
+}
+
+/* bits [lo, hi) set; 0 <= lo < hi <= PH_WORD_BITS. */
+static inline ph_word_t ph_mask_span(unsigned lo, unsigned hi)
+{
+    return ph_mask_from(lo) & ph_mask_to(hi);
+}
+
 #endif /* PH_BITS_H */

@@ -352,8 +352,8 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
         return;
     ph_lock(h);
     for (i = 0; i < h->nregions_; i++)
-        if (h->regions_[i]->mx[1] > largest)
-            largest = h->regions_[i]->mx[1];
+        if (h->regions_[i]->tree[1].max > largest)
+            largest = h->regions_[i]->tree[1].max;
     out->page_size = (size_t)1 << h->page_shift_;
     out->regions = h->nregions_;
     out->pages_total = h->pages_total_;

@@ -15,19 +15,11 @@
 
 unsigned ph_word_first_run(ph_word_t used, unsigned n)
 {
-    ph_word_t x = ~used; /* starts of runs of >= 1 free page */
-    unsigned have = 1;
-
-    while (have < n && x != 0) {
-        unsigned step = have < n - have ? have : n - have;
-        x &= x >> step;
-        have += step;
-    }
-    return x != 0 ? ph_ctz(x) : PH_WORD_BITS;
+    return ph_word_first_run_inline(used, n);
 }
 
 /* Longest run by doubling then halving: O(log W) steps whatever the word. */
-static unsigned max_run_doubling(ph_word_t x)
+unsigned ph_word_max_run_doubling(ph_word_t x)
 {
     ph_word_t pow[PH_WORD_LOG2]; /* pow[j]: starts of runs >= 2^j pages */
     unsigned j = 0, len;
@@ -54,34 +46,9 @@ static unsigned max_run_doubling(ph_word_t x)
     return len;
 }
 
-/* Runs visited one by one before switching to doubling: a chunk usually
- * holds a few holes, and visiting each costs a handful of instructions. */
-#define PH_MAX_RUN_VISITS 4
-
 unsigned ph_word_max_run(ph_word_t used)
 {
-    ph_word_t x = ~used;
-    unsigned best = 0, visits;
-
-    if (x == PH_WORD_ONES)
-        return PH_WORD_BITS;
-    for (visits = 0; x != 0; visits++) {
-        unsigned start, len;
-        ph_word_t from_start;
-        if (visits == PH_MAX_RUN_VISITS) {
-            len = max_run_doubling(x);
-            return len > best ? len : best;
-        }
-        start = ph_ctz(x);
-        from_start = ~(x >> start); /* 0 bits: the run, then the rest */
-        len = from_start != 0 ? ph_ctz(from_start) : PH_WORD_BITS - start;
-        if (len > best)
-            best = len;
-        if (start + len >= PH_WORD_BITS)
-            break;
-        x &= ~ph_mask_below(start + len);
-    }
-    return best;
+    return ph_word_max_run_inline(used);
 }
 
 ph_sum ph_word_summary(ph_word_t used)

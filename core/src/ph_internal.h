@@ -45,8 +45,8 @@
 /* Summary of a range of pages.  Three 32-bit fields, not one packed word:
  * the tree walk reads start/max/end of two children at every level, and
  * unpacking a shared word would cost a shift and a mask per field on the hot
- * path; the price is 12 bytes a node (about 24 bytes per chunk).  In a
- * region the fields are stored as three arrays (see struct ph_region). */
+ * path (and 64-bit words cost two instructions each on a Cortex-M); the
+ * price is 12 bytes a node (about 24 bytes per chunk). */
 typedef struct ph_sum {
     uint32_t start; /* free pages at the low end  */
     uint32_t max;   /* longest free run           */
@@ -78,11 +78,10 @@ struct ph_region {
     uint32_t height;       /* log2(leaves)                                */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
     ph_word_t *released;   /* nchunks words, 1 = free and released        */
-    /* The tree, one array per summary field (node v at index v, node 0
-     * unused): a walk reads mostly `mx`, and 4-byte strides index for free. */
-    uint32_t *st;          /* 2 * leaves: free pages at the low end        */
-    uint32_t *mx;          /* 2 * leaves: longest free run                 */
-    uint32_t *en;          /* 2 * leaves: free pages at the high end       */
+    /* The tree, one summary per node (node v at index v, node 0 unused):
+     * a pull reads the two children, which sit side by side, through one
+     * pointer with fixed offsets. */
+    ph_sum *tree;          /* 2 * leaves nodes                             */
     /* The object layer's view (ph_object.c). */
     ph_word_t *obj;        /* nchunks words, 1 = page held by an object
                               (span or large run): ph_page_free refuses it */
@@ -121,18 +120,12 @@ struct ph_span {
 
 static inline ph_sum ph_node(const struct ph_region *r, size_t v)
 {
-    ph_sum s;
-    s.start = r->st[v];
-    s.max = r->mx[v];
-    s.end = r->en[v];
-    return s;
+    return r->tree[v];
 }
 
 static inline void ph_set_node(struct ph_region *r, size_t v, ph_sum s)
 {
-    r->st[v] = s.start;
-    r->mx[v] = s.max;
-    r->en[v] = s.end;
+    r->tree[v] = s;
 }
 
 /* ---- chunk (one word) operations: ph_chunk.c ---- */
@@ -143,6 +136,55 @@ unsigned ph_word_first_run(ph_word_t used, unsigned n);
 
 /* Length of the longest run of free bits in used. */
 unsigned ph_word_max_run(ph_word_t used);
+
+/* ph_word_max_run's slow path: longest run of set bits of x (neither 0 nor
+ * all ones) by doubling then halving, O(log W) whatever the word. */
+unsigned ph_word_max_run_doubling(ph_word_t x);
+
+/* The bodies of ph_word_first_run and ph_word_max_run, inlined into the
+ * page calls (ph_tree.h).  See ph_chunk.c for how they work. */
+PH_HOT_INLINE unsigned ph_word_first_run_inline(ph_word_t used, unsigned n)
+{
+    ph_word_t x = ~used; /* starts of runs of >= 1 free page */
+    unsigned have = 1;
+
+    while (have < n && x != 0) {
+        unsigned step = have < n - have ? have : n - have;
+        x &= x >> step;
+        have += step;
+    }
+    return x != 0 ? ph_ctz(x) : PH_WORD_BITS;
+}
+
+/* Runs visited one by one before switching to doubling: a chunk usually
+ * holds a few holes, and visiting each costs a handful of instructions. */
+#define PH_MAX_RUN_VISITS 4
+
+PH_HOT_INLINE unsigned ph_word_max_run_inline(ph_word_t used)
+{
+    ph_word_t x = ~used;
+    unsigned best = 0, visits;
+
+    if (x == PH_WORD_ONES)
+        return PH_WORD_BITS;
+    for (visits = 0; x != 0; visits++) {
+        unsigned start, len;
+        ph_word_t from_start;
+        if (visits == PH_MAX_RUN_VISITS) {
+            len = ph_word_max_run_doubling(x);
+            return len > best ? len : best;
+        }
+        start = ph_ctz(x);
+        from_start = ~(x >> start); /* 0 bits: the run, then the rest */
+        len = from_start != 0 ? ph_ctz(from_start) : PH_WORD_BITS - start;
+        if (len > best)
+            best = len;
+        if (start + len >= PH_WORD_BITS)
+            break;
+        x &= ~ph_mask_below(start + len);
+    }
+    return best;
+}
 
 /* Summary of one chunk. */
 ph_sum ph_word_summary(ph_word_t used);
@@ -262,7 +304,10 @@ static inline void ph_scav_note_free(struct ph_region *r, size_t first, size_t n
         r->scav_top = c1 + 1;
 }
 
-/* ---- region layout: ph_region.c ---- */
+/* ---- region layout: ph_region.c ----
+ * ph_region_mark, ph_region_free_checked and ph_region_find are defined
+ * out of line only at -Os; optimising for speed, ph_page.c inlines their
+ * bodies from ph_tree.h. */
 
 /* Bytes of metadata for a region of npages usable pages. */
 size_t ph_region_meta_bytes(size_t npages);
@@ -274,6 +319,13 @@ void ph_region_rebuild(struct ph_region *r);
  * checked the range) and brings the summaries up to date.
  * O(height + chunks covered). */
 void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use);
+
+/* Frees pages [first, first + npages) of r (inside r, checked by the
+ * caller) when every one is in use and none is object memory, as
+ * ph_region_mark(r, first, npages, false); returns 0, or the fault
+ * (PH_FAULT_DOUBLE_FREE, PH_FAULT_BAD_POINTER) with nothing changed.
+ * O(height + chunks covered). */
+int ph_region_free_checked(struct ph_region *r, size_t first, size_t npages);
 
 /* First page index of a run of n free pages in r, or SIZE_MAX. */
 size_t ph_region_find(const struct ph_region *r, size_t n);

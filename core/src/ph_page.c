@@ -12,7 +12,19 @@
  * Any free below the hint lowers it; it always names a real region (or the
  * end of the region table), never memory outside the heap.
  */
-#include "ph_internal.h"
+#include "ph_tree.h"
+
+/* The tree's mark and search: inlined (ph_tree.h) when optimising for
+ * speed, one out-of-line copy each (ph_region.c) at -Os. */
+#if defined(__OPTIMIZE_SIZE__)
+#define page_mark ph_region_mark
+#define page_find ph_region_find
+#define page_free_checked ph_region_free_checked
+#else
+#define page_mark region_mark
+#define page_find region_find
+#define page_free_checked region_free_checked
+#endif
 
 /* The run search, take and give are inlined into the public page calls for
  * speed; at -Os they stay single out-of-line copies. */
@@ -129,10 +141,8 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     r->scav = r->obj + r->nchunks;
     p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));
     p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
-    r->st = (uint32_t *)p;
-    r->mx = r->st + 2 * r->leaves;
-    r->en = r->mx + 2 * r->leaves;
-    r->pmap = (uint8_t *)(r->en + 2 * r->leaves);
+    r->tree = (ph_sum *)p;
+    r->pmap = (uint8_t *)(r->tree + 2 * r->leaves);
 
     for (c = 0; c < r->nchunks; c++) {
         r->alloc[c] = 0;
@@ -252,7 +262,7 @@ PH_PAGE_INLINE size_t pages_find(ph_heap *h, size_t n, uint32_t *ri)
         page = alloc_at_hint(h, &r);
     if (page == SIZE_MAX)
         for (; i < h->nregions_; i++) {
-            page = ph_region_find(h->regions_[i], n);
+            page = page_find(h->regions_[i], n);
             if (page != SIZE_MAX)
                 break;
         }
@@ -267,7 +277,7 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
 
     if (h->pages_released_ != 0)
         ph_scav_acquire(h, r, first, n);
-    ph_region_mark(r, first, n, true);
+    page_mark(r, first, n, true);
     h->pages_free_ -= n;
     if (h->pages_total_ - h->pages_free_ > h->peak_used_)
         h->peak_used_ = h->pages_total_ - h->pages_free_;
@@ -315,17 +325,22 @@ uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
     return pages_take_at(h, *ri, *first, n, true);
 }
 
-PH_PAGE_INLINE void pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+/* The bookkeeping of a free, once pages [first, first + n) of region ri
+ * are marked free. */
+PH_HOT_INLINE void pages_freed(ph_heap *h, uint32_t ri, size_t first, size_t n)
 {
-    struct ph_region *r = h->regions_[ri];
-
-    ph_region_mark(r, first, n, false);
-    ph_scav_note_free(r, first, n);
+    ph_scav_note_free(h->regions_[ri], first, n);
     h->pages_free_ += n;
     if (ri < h->hint_region_ || (ri == h->hint_region_ && first < h->hint_page_)) {
         h->hint_region_ = ri;
         h->hint_page_ = first;
     }
+}
+
+PH_PAGE_INLINE void pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+{
+    page_mark(h->regions_[ri], first, n, false);
+    pages_freed(h, ri, first, n);
 }
 
 void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
@@ -368,13 +383,12 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     first = (size_t)((a - r->base) >> h->page_shift_);
     if (npages > r->npages - first)
         goto refuse;
-    if (!ph_bits_set(r->alloc, first, npages)) {
-        fault = PH_FAULT_DOUBLE_FREE;
+    /* Refused when a page is free (PH_FAULT_DOUBLE_FREE) or object memory,
+     * ph_free's (PH_FAULT_BAD_POINTER). */
+    fault = page_free_checked(r, first, npages);
+    if (fault != 0)
         goto refuse;
-    }
-    if (!ph_bits_none(r->obj, first, npages)) /* object memory: ph_free's */
-        goto refuse;
-    pages_give(h, i, first, npages);
+    pages_freed(h, i, first, npages);
     ph_unlock(h);
     return;
 
