@@ -249,7 +249,7 @@ echo
 small=${MEAN_PER_OP[16384]:-}; large=${MEAN_PER_OP[262144]:-}
 if [ -n "$small" ] && [ -n "$large" ]; then
     awk -v s="$small" -v l="$large" 'BEGIN {
-        printf "- Targets (issue 12): mean per op at 16 Ki pages %.1f (target <= 250): %s; at 256 Ki pages %.1f = %.3fx the 16 Ki figure (target <= 1.10x): %s.\n",
+        printf "- Goals of the page trace: mean per op at 16 Ki pages %.1f (target <= 250): %s; at 256 Ki pages %.1f = %.3fx the 16 Ki figure (target <= 1.10x): %s.\n",
             s, (s <= 250 ? "met" : "NOT met"), l, l / s, (l <= 1.10 * s ? "met" : "NOT met") }'
 fi
 echo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# scripts/check-boards.sh: checks of the board machinery itself (issue 10,
+# scripts/check-boards.sh: checks of the board machinery itself (the rule
 # "a board is one folder plus one linker map"), run by scripts/boards.sh
 # after the boards.
 #
@@ -22,7 +22,7 @@
 # script (boards/common/print-sizing.cmake, no configure): the boards that
 # had their sizes keyed by name in target-tests/, demo/qemu/ and
 # bench/target/ before must get the same sizes from their RAM, the others
-# issue 4's sizes (or, for lm3s6965evb, the small-board ones).
+# full sizes (the small-object trace's 256 KiB heap) (or, for lm3s6965evb, the small-board ones).
 #
 # reconfigure: configures a board (hello only) in a scratch build root,
 # then runs board.sh build with PH_CMAKE_ARGS=-DPH_QEMU_TIMEOUT=77: the

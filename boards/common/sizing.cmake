@@ -89,7 +89,7 @@ endfunction()
 #     benchmark's heap R/3 in an arena of R*7/12 (each rounded down to
 #     4 KiB); below 128 KiB the demo's tables shrink too, and there is
 #     no benchmark (its trace and statistics tables alone take 40 KiB).
-#   else: issue 4's sizes, 256 KiB arenas and heaps (512 KiB bench arena).
+#   else: the full sizes (the small-object trace's heap), 256 KiB arenas and heaps (512 KiB bench arena).
 set(_r ${PH_BOARD_RAM_BYTES})
 set(_tiny_demo MAX_PACKETS=24 SENSOR_RING=24 EVENT_LOG=8 MAP_MAX_CELLS=128)
 set(_small_demo MAX_PACKETS=96 SENSOR_RING=64 EVENT_LOG=24 MAP_MAX_CELLS=512)
