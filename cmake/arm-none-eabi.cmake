@@ -17,6 +17,10 @@
 #                 FPU dependency and linkable into any firmware on that core
 #                 (no -mfpu is passed).  A board that wants the hard-float
 #                 newlib multilib may set hard together with its own -mfpu.
+#   PH_C_LIBRARY  newlib (default: the compiler's built-in C library) or
+#                 picolibc (adds --specs=picolibc.specs to compile and link:
+#                 Debian's picolibc-arm-none-eabi; then pageheap::picolibc
+#                 exists instead of pageheap::newlib).
 #
 # Code is built with -ffunction-sections -fdata-sections so that firmware
 # linking with --gc-sections drops what it does not call.
@@ -43,8 +47,11 @@ set_property(CACHE PH_ARM_ISA PROPERTY STRINGS thumb arm)
 set(PH_FLOAT_ABI "soft" CACHE STRING "Float ABI: soft, softfp or hard")
 set_property(CACHE PH_FLOAT_ABI PROPERTY STRINGS soft softfp hard)
 
+set(PH_C_LIBRARY "newlib" CACHE STRING "C library: newlib or picolibc")
+set_property(CACHE PH_C_LIBRARY PROPERTY STRINGS newlib picolibc)
+
 # try_compile projects re-read this file: hand them the same choices.
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES PH_CPU PH_ARM_ISA PH_FLOAT_ABI)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES PH_CPU PH_ARM_ISA PH_FLOAT_ABI PH_C_LIBRARY)
 
 if(PH_CPU MATCHES "^cortex-m")
   if(NOT PH_ARM_ISA STREQUAL "thumb")
@@ -59,8 +66,14 @@ endif()
 if(NOT PH_FLOAT_ABI MATCHES "^(soft|softfp|hard)$")
   message(FATAL_ERROR "PH_FLOAT_ABI must be soft, softfp or hard")
 endif()
+if(NOT PH_C_LIBRARY MATCHES "^(newlib|picolibc)$")
+  message(FATAL_ERROR "PH_C_LIBRARY must be newlib or picolibc")
+endif()
 
 set(PH_ARCH_FLAGS "-mcpu=${PH_CPU} -m${PH_ARM_ISA} -mfloat-abi=${PH_FLOAT_ABI}")
+if(PH_C_LIBRARY STREQUAL "picolibc")
+  string(APPEND PH_ARCH_FLAGS " --specs=picolibc.specs")
+endif()
 set(CMAKE_C_FLAGS_INIT   "${PH_ARCH_FLAGS} -ffunction-sections -fdata-sections")
 set(CMAKE_ASM_FLAGS_INIT "${PH_ARCH_FLAGS}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${PH_ARCH_FLAGS} -Wl,--gc-sections")

@@ -125,6 +125,7 @@ endif()
 
 set(PH_BOARD_COMMON_SOURCES
     ${PH_BOARD_COMMON_DIR}/board_common.c
+    ${PH_BOARD_COMMON_DIR}/board_faults.c
     ${PH_BOARD_COMMON_DIR}/semihost.c
     ${PH_BOARD_COMMON_DIR}/syscalls.c
     ${_ph_root}/port/simgate/ph_simgate.c

@@ -58,21 +58,9 @@ reent_names=(_malloc_r _free_r _calloc_r _realloc_r _memalign_r _malloc_usable_s
 port_names=("${plain_names[@]}" "${reent_names[@]}")
 forbidden='lib(c|c_nano|g|g_nano)\.a\(lib_a-(nano-)?(mallocr|freer|callocr|reallocr|malignr|msizer|vallocr|pvallocr|mallinfor|malloptr|mallstatsr|cfreer|malloc|calloc|realloc|malign|msize|aligned_alloc|mstats|mtrim|sbrkr|syssbrk|mlock)\.o\)'
 
-# cref_definer MAP SYMBOL: the file that defines SYMBOL in the map's cross
-# reference table (the first file listed for it), empty if absent.
-cref_definer() {
-    awk -v sym="$2" '
-        /^Cross Reference Table/ { in_cref = 1; next }
-        in_cref && $1 == sym && /^[^ ]/ { print $2; exit }' "$1"
-}
-# cref_users MAP SYMBOL: the files that refer to SYMBOL (one per line).
-cref_users() {
-    awk -v sym="$2" '
-        /^Cross Reference Table/ { in_cref = 1; next }
-        !in_cref { next }
-        /^[^ ]/ { cur = $1; next }
-        cur == sym && NF == 1 { print $1 }' "$1"
-}
+# cref_definer / cref_users: the map's cross-reference table.
+# shellcheck source=port/libc/map-cref.sh
+source "$here/../libc/map-cref.sh"
 
 # build VARIANT PROGRAM SPECS...: compiles and links one firmware from
 # test/PROGRAM.c into $out/VARIANT.
