@@ -20,3 +20,8 @@ cref_users() {
         /^[^ ]/ { cur = $1; next }
         cur == sym && NF == 1 { print $1 }' "$1"
 }
+
+# newlib's allocator objects as archive members of libc.a / libc_nano.a (or
+# libg*.a), as a map names them: none may be linked where a port serves
+# malloc (port/newlib's test, the C++ firmware's check).
+newlib_allocator_members='lib(c|c_nano|g|g_nano)\.a\(lib_a-(nano-)?(mallocr|freer|callocr|reallocr|malignr|msizer|vallocr|pvallocr|mallinfor|malloptr|mallstatsr|cfreer|malloc|calloc|realloc|malign|msize|aligned_alloc|mstats|mtrim|sbrkr|syssbrk|mlock)\.o\)'

@@ -48,15 +48,14 @@ cpu=(-mcpu=cortex-m3 -mthumb -mfloat-abi=soft)
 common=(-Os -g -ffunction-sections -fdata-sections)
 warn=(-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith)
 
-# The names the port must define, and newlib's allocator objects (as archive
-# members of libc.a / libc_nano.a) that must not be linked.
-# The plain names come from port/libc's ph_libc.o, the reentrant ones from
-# ph_newlib.o.
+# The names the port must define: the plain ones come from port/libc's
+# ph_libc.o, the reentrant ones from ph_newlib.o.  (newlib's allocator
+# objects, which must not be linked: $newlib_allocator_members, from
+# port/libc/map-cref.sh.)
 plain_names=(malloc free calloc realloc memalign aligned_alloc posix_memalign
              malloc_usable_size)
 reent_names=(_malloc_r _free_r _calloc_r _realloc_r _memalign_r _malloc_usable_size_r)
 port_names=("${plain_names[@]}" "${reent_names[@]}")
-forbidden='lib(c|c_nano|g|g_nano)\.a\(lib_a-(nano-)?(mallocr|freer|callocr|reallocr|malignr|msizer|vallocr|pvallocr|mallinfor|malloptr|mallstatsr|cfreer|malloc|calloc|realloc|malign|msize|aligned_alloc|mstats|mtrim|sbrkr|syssbrk|mlock)\.o\)'
 
 # cref_definer / cref_users: the map's cross-reference table.
 # shellcheck source=port/libc/map-cref.sh
@@ -122,7 +121,7 @@ check_map() {
         esac
     done
     local pulled
-    pulled="$(grep -oE "$forbidden" "$map" | sort -u)"
+    pulled="$(grep -oE "$newlib_allocator_members" "$map" | sort -u)"
     if [ -n "$pulled" ]; then
         echo "  map: newlib allocator objects linked:"
         while read -r m; do echo "    $m"; done <<<"$pulled"
