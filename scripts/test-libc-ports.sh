@@ -18,6 +18,9 @@
 #                   show libstdc++'s operators calling the port's malloc,
 #                   memalign and free and no newlib allocator object; QEMU
 #                   must print "cxx-test: PASS"
+#   cxx-noport      the same firmware linked without the port
+#                   (-DPH_CXX_WITHOUT_PORT=ON): its map check must fail
+#                   (newlib's mallocr.o serves operator new)
 #
 # Prints "test-libc-ports.sh: N passed, M failed"; exit status 0 iff M = 0.
 # Logs: build/libc-ports/<check>.log.  Environment: PH_JOBS.
@@ -104,7 +107,7 @@ cxx_map() {
             */ph_libc.c.obj) ;;
             *) echo "  map: $sym defined by '${def:-nothing}', not port/libc"; bad=1 ;;
         esac
-        echo "  map: $sym (ph_libc.c) called by libstdc++'s" \
+        echo "  map: $sym called by libstdc++'s" \
             "$(cref_users "$map" "$sym" | grep -E 'lib(std|sup)c\+\+' | sed -E 's/.*\(([^)]*)\.o\)$/\1/' | sort -u | tr '\n' ' ')"
     done
     for sym in _ZdlPv _ZdlPvSt11align_val_t; do # what the sized forms forward to
@@ -131,10 +134,23 @@ cxx() {
     [ "$rc" -eq 0 ] && grep -q 'cxx-test: PASS' "$b/ctest.log"
 }
 
+cxx_noport() {
+    local b="$out/cxx-noport"
+    cmake -S "$PH_ROOT/target-tests/cxx" -B "$b" "-DCMAKE_TOOLCHAIN_FILE=$toolchain" -DPH_CPU=cortex-m3 \
+        -DPH_CXX_WITHOUT_PORT=ON &&
+        cmake --build "$b" -j "$PH_JOBS" || return 1
+    if cxx_map "$b/cxx-test.map"; then
+        echo "  map: the check passed without the port"
+        return 1
+    fi
+    echo "  map: fails without the port, as it must"
+}
+
 check picolibc picolibc
 check picolibc-noport picolibc_noport
 check picolibc-cmake picolibc_cmake
 check cxx cxx
+check cxx-noport cxx_noport
 
 if [ "$failed" -gt 0 ]; then
     echo "test-libc-ports.sh: failed: ${failed_names[*]}"
