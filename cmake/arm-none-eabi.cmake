@@ -72,12 +72,15 @@ if(NOT PH_C_LIBRARY MATCHES "^(newlib|picolibc)$")
 endif()
 
 set(PH_ARCH_FLAGS "-mcpu=${PH_CPU} -m${PH_ARM_ISA} -mfloat-abi=${PH_FLOAT_ABI}")
+# The C library's specs go with the compile flags, which CMake also passes
+# when it links (a second --specs=picolibc.specs on one command is an error).
+set(PH_LIBC_FLAGS "")
 if(PH_C_LIBRARY STREQUAL "picolibc")
-  string(APPEND PH_ARCH_FLAGS " --specs=picolibc.specs")
+  set(PH_LIBC_FLAGS " --specs=picolibc.specs")
 endif()
-set(CMAKE_C_FLAGS_INIT   "${PH_ARCH_FLAGS} -ffunction-sections -fdata-sections")
-set(CMAKE_CXX_FLAGS_INIT "${PH_ARCH_FLAGS} -ffunction-sections -fdata-sections")
-set(CMAKE_ASM_FLAGS_INIT "${PH_ARCH_FLAGS}")
+set(CMAKE_C_FLAGS_INIT   "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS} -ffunction-sections -fdata-sections")
+set(CMAKE_CXX_FLAGS_INIT "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS} -ffunction-sections -fdata-sections")
+set(CMAKE_ASM_FLAGS_INIT "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${PH_ARCH_FLAGS} -Wl,--gc-sections")
 
 # Programs (python, qemu, ...) come from the host; the compiler finds its own

@@ -55,6 +55,7 @@ allowed=(
     "consumer-tests/firmware/mps2-an385.ld: that firmware's own memory map"
     "scripts/test-libc-ports.sh: port/picolibc's test runs on the default board and a Cortex-M33 one"
     "target-tests/cxx/CMakeLists.txt: the C++ firmware's default board (PH_CXX_BOARD), a choice"
+    "consumer-tests/picolibc/CMakeLists.txt: an outside project's picolibc firmware for one QEMU board, with its own memory map"
 )
 
 is_allowed() {

@@ -10,7 +10,10 @@
 #   picolibc-noport the same firmware without the port: the map check must
 #                   fail (it finds picolibc's nano-malloc and sbrk)
 #   picolibc-cmake  a cross build with -DPH_C_LIBRARY=picolibc installs
-#                   pageheap::picolibc (sources, headers, exported target)
+#                   pageheap::picolibc (sources, headers, exported target),
+#                   and consumer-tests/picolibc (an outside project:
+#                   add_subdirectory, pageheap::picolibc, picolibc's crt0)
+#                   links no nano-malloc object and passes under QEMU
 #   cxx             target-tests/cxx (its own C/C++ project, add_subdirectory
 #                   of pageheap, pageheap::newlib): a C++ firmware for
 #                   mps2-an385 whose new / new[] / aligned new / sized delete
@@ -45,7 +48,7 @@ check() {
     local name="$1" fn="$2" t0=$SECONDS
     if "$fn" >"$out/$name.log" 2>&1; then
         passed=$((passed + 1))
-        grep -E '^  (map|size|board): |qemu: (suite|cxx-test): |PASS|installed' "$out/$name.log" | sed 's/^/  /'
+        grep -E '^  (map|size|board): |qemu: (suite|cxx-test|consumer-picolibc): |PASS|installed' "$out/$name.log" | sed 's/^/  /'
         echo "test-libc-ports.sh: $name: OK ($((SECONDS - t0)) s)"
     else
         failed=$((failed + 1))
@@ -82,6 +85,20 @@ picolibc_cmake() {
         return 1
     fi
     echo "  installed: pageheap::picolibc (ph_picolibc.c, ph_libc.c, ph_picolibc.h, ph_libc.h), no pageheap::newlib"
+    cmake -S "$PH_ROOT/consumer-tests/picolibc" -B "$b/consumer" "-DCMAKE_TOOLCHAIN_FILE=$toolchain" \
+        -DPH_CPU=cortex-m3 -DPH_C_LIBRARY=picolibc &&
+        cmake --build "$b/consumer" -j "$PH_JOBS" || return 1
+    if grep -qE 'libc\.a\((nano-malloc-[a-z_]+|libc_picolib_picosbrk)\.c\.o\)' "$b/consumer/firmware.map"; then
+        echo "  map: consumer-tests/picolibc links picolibc's own allocator"
+        return 1
+    fi
+    [ "$(cref_definer "$b/consumer/firmware.map" malloc | sed 's|.*/||')" = ph_libc.c.obj ] ||
+        { echo "  map: malloc is not port/libc's"; return 1; }
+    echo "  map: consumer-tests/picolibc: malloc from ph_libc.c, no nano-malloc object"
+    ctest --test-dir "$b/consumer" --output-on-failure -V >"$b/consumer/ctest.log" 2>&1
+    local rc=$?
+    sed -n 's/^[0-9]*: \(consumer-picolibc: .*\)/  qemu: \1/p' "$b/consumer/ctest.log"
+    [ "$rc" -eq 0 ]
 }
 
 # The C++ firmware's map: the program's operators, libstdc++'s objects
