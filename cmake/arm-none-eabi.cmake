@@ -17,6 +17,10 @@
 #                 FPU dependency and linkable into any firmware on that core
 #                 (no -mfpu is passed).  A board that wants the hard-float
 #                 newlib multilib may set hard together with its own -mfpu.
+#   PH_C_LIBRARY  newlib (default: the compiler's built-in C library) or
+#                 picolibc (adds --specs=picolibc.specs to compile and link:
+#                 Debian's picolibc-arm-none-eabi; then pageheap::picolibc
+#                 exists instead of pageheap::newlib).
 #
 # Code is built with -ffunction-sections -fdata-sections so that firmware
 # linking with --gc-sections drops what it does not call.
@@ -24,6 +28,7 @@ set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 
 set(CMAKE_C_COMPILER arm-none-eabi-gcc)
+set(CMAKE_CXX_COMPILER arm-none-eabi-g++) # only for projects that enable C++ (target-tests/cxx)
 set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
 set(CMAKE_AR arm-none-eabi-ar CACHE FILEPATH "archiver")
 set(CMAKE_RANLIB arm-none-eabi-ranlib CACHE FILEPATH "ranlib")
@@ -43,8 +48,11 @@ set_property(CACHE PH_ARM_ISA PROPERTY STRINGS thumb arm)
 set(PH_FLOAT_ABI "soft" CACHE STRING "Float ABI: soft, softfp or hard")
 set_property(CACHE PH_FLOAT_ABI PROPERTY STRINGS soft softfp hard)
 
+set(PH_C_LIBRARY "newlib" CACHE STRING "C library: newlib or picolibc")
+set_property(CACHE PH_C_LIBRARY PROPERTY STRINGS newlib picolibc)
+
 # try_compile projects re-read this file: hand them the same choices.
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES PH_CPU PH_ARM_ISA PH_FLOAT_ABI)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES PH_CPU PH_ARM_ISA PH_FLOAT_ABI PH_C_LIBRARY)
 
 if(PH_CPU MATCHES "^cortex-m")
   if(NOT PH_ARM_ISA STREQUAL "thumb")
@@ -59,10 +67,20 @@ endif()
 if(NOT PH_FLOAT_ABI MATCHES "^(soft|softfp|hard)$")
   message(FATAL_ERROR "PH_FLOAT_ABI must be soft, softfp or hard")
 endif()
+if(NOT PH_C_LIBRARY MATCHES "^(newlib|picolibc)$")
+  message(FATAL_ERROR "PH_C_LIBRARY must be newlib or picolibc")
+endif()
 
 set(PH_ARCH_FLAGS "-mcpu=${PH_CPU} -m${PH_ARM_ISA} -mfloat-abi=${PH_FLOAT_ABI}")
-set(CMAKE_C_FLAGS_INIT   "${PH_ARCH_FLAGS} -ffunction-sections -fdata-sections")
-set(CMAKE_ASM_FLAGS_INIT "${PH_ARCH_FLAGS}")
+# The C library's specs go with the compile flags, which CMake also passes
+# when it links (a second --specs=picolibc.specs on one command is an error).
+set(PH_LIBC_FLAGS "")
+if(PH_C_LIBRARY STREQUAL "picolibc")
+  set(PH_LIBC_FLAGS " --specs=picolibc.specs")
+endif()
+set(CMAKE_C_FLAGS_INIT   "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS} -ffunction-sections -fdata-sections")
+set(CMAKE_CXX_FLAGS_INIT "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS} -ffunction-sections -fdata-sections")
+set(CMAKE_ASM_FLAGS_INIT "${PH_ARCH_FLAGS}${PH_LIBC_FLAGS}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${PH_ARCH_FLAGS} -Wl,--gc-sections")
 
 # Programs (python, qemu, ...) come from the host; the compiler finds its own

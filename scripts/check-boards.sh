@@ -53,6 +53,9 @@ allowed=(
     "CMakePresets.json: generated from boards/*/board.cmake by scripts/gen-presets.sh"
     "consumer-tests/firmware/CMakeLists.txt: an outside project's firmware for one QEMU board, with its own memory map"
     "consumer-tests/firmware/mps2-an385.ld: that firmware's own memory map"
+    "scripts/test-libc-ports.sh: port/picolibc's test runs on the default board and a Cortex-M33 one"
+    "target-tests/cxx/CMakeLists.txt: the C++ firmware's default board (PH_CXX_BOARD), a choice"
+    "consumer-tests/picolibc/CMakeLists.txt: an outside project's picolibc firmware for one QEMU board, with its own memory map"
 )
 
 is_allowed() {
@@ -66,7 +69,7 @@ is_allowed() {
 # code_of FILE: the file without its comments.
 code_of() {
     case "$1" in
-        *.c | *.h)
+        *.c | *.h | *.cpp)
             # the preprocessor drops comments without expanding anything
             gcc -fpreprocessed -dD -E -P -x c "$1" 2>/dev/null ||
                 arm-none-eabi-gcc -fpreprocessed -dD -E -P -x c "$1" 2>/dev/null ;;

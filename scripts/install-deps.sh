@@ -20,6 +20,8 @@ packages=(
     gcc-arm-none-eabi         # cross compiler for Cortex-M/A
     binutils-arm-none-eabi    # arm-none-eabi-size/nm/objcopy
     libnewlib-arm-none-eabi   # C library for the boards
+    picolibc-arm-none-eabi    # the other C library: port/picolibc's test (scripts/test-libc-ports.sh)
+    libstdc++-arm-none-eabi-newlib  # C++ on target: port/cxx's firmware (new/delete, STL via malloc)
     qemu-system-arm           # runs the boards
     sqlite3                   # real program run under the LD_PRELOAD library (test)
     python3                   # real program run under the LD_PRELOAD library (test)

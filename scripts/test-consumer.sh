@@ -21,7 +21,7 @@
 #                     pageheap_cortexm; runs it under qemu-system-arm
 #                     (mps2-an385)
 #   install-arm       pageheap cross-built for cortex-m3, installed into
-#                     prefix-arm (+ ph_newlib.h, ph_cortexm.h, ph_newlib.c,
+#                     prefix-arm (+ ph_newlib.h, ph_libc.h, ph_cortexm.h, ph_newlib.c, ph_libc.c,
 #                     libpageheap_cortexm.a)
 #   firmware-package  consumer-tests/firmware with find_package(pageheap
 #                     COMPONENTS newlib cortexm) from prefix-arm; QEMU
@@ -163,7 +163,8 @@ install_arm() {
     cmake --build "$out/pageheap-arm" -j "$PH_JOBS" &&
     cmake --install "$out/pageheap-arm" --prefix "$out/prefix-arm" &&
     has_files "$out/prefix-arm" "${package_files[@]}" lib/libpageheap_cortexm.a \
-        include/ph_newlib.h include/ph_cortexm.h share/pageheap/newlib/ph_newlib.c
+        include/ph_newlib.h include/ph_libc.h include/ph_cortexm.h \
+        share/pageheap/newlib/ph_newlib.c share/pageheap/newlib/ph_libc.c
 }
 
 firmware_package() {

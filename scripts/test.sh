@@ -19,8 +19,10 @@
 # its on-target suite under qemu-system-arm (scripts/boards.sh), and uses
 # pageheap as a library of outside projects: find_package from an install
 # prefix and add_subdirectory, on the host and for mps2-an385 under QEMU
-# (scripts/test-consumer.sh).  Before the builds it checks the licence
-# lines and that CMakePresets.json is what scripts/gen-presets.sh writes (a
+# (scripts/test-consumer.sh), and runs the C library ports beyond newlib:
+# picolibc on two boards with its link-map check, a C++ firmware's new /
+# delete and STL through pageheap (scripts/test-libc-ports.sh).  Before the
+# builds it checks the licence lines and that CMakePresets.json is what scripts/gen-presets.sh writes (a
 # preset per board folder).  Every step runs even when an earlier one
 # failed and prints its time.  The last line is "test.sh: N passed, M
 # failed in T" (steps, and the whole run's time); the exit status is
@@ -97,6 +99,8 @@ if [ -f "$PH_ROOT/scripts/boards.sh" ]; then
 fi
 step "consumer (find_package from an install, add_subdirectory, on the host and a board under QEMU)" \
     bash "$PH_ROOT/scripts/test-consumer.sh"
+step "libc ports (picolibc on a Cortex-M3 and a Cortex-M33 QEMU board, C++ on the M3 one)" \
+    bash "$PH_ROOT/scripts/test-libc-ports.sh"
 
 echo
 if [ "$failed" -gt 0 ]; then

@@ -35,7 +35,7 @@
 #                     [LABELS <label>...])
 #
 # builds <name>.elf (and <name>.map) in the calling directory's binary dir:
-# the given sources + port/newlib/ph_newlib.c (as an object: newlib's malloc
+# the given sources + port/newlib/ph_newlib.c and port/libc/ph_libc.c (as objects: newlib's malloc
 # family is pageheap's default heap) + the board objects (start-up, console,
 # regions, syscalls, the simulated gate and the lock port) + libpageheap.a,
 # linked with newlib (--specs=nosys.specs; stdout to the board's console,
@@ -125,6 +125,7 @@ endif()
 
 set(PH_BOARD_COMMON_SOURCES
     ${PH_BOARD_COMMON_DIR}/board_common.c
+    ${PH_BOARD_COMMON_DIR}/board_faults.c
     ${PH_BOARD_COMMON_DIR}/semihost.c
     ${PH_BOARD_COMMON_DIR}/syscalls.c
     ${_ph_root}/port/simgate/ph_simgate.c
@@ -154,6 +155,7 @@ function(_ph_board_objects out flavour)
     target_include_directories(${t} PUBLIC
       ${PH_BOARD_COMMON_DIR}
       ${_ph_root}/port/newlib
+      ${_ph_root}/port/libc
       ${_ph_root}/port/simgate
       ${_ph_root}/port/none
       ${_ph_lock_port_dir})

@@ -10,7 +10,7 @@
  *   ph_board_port     the simulated power gate (port/simgate) over the
  *                     core's interrupt-masking lock (port/cortex-m or
  *                     port/cortex-a), fault -> ph_board_fault;
- *   ph_board_fault    counts refused heap calls (board_heap_faults);
+ *   (ph_board_fault, counting refused heap calls, is board_faults.c);
  *   console helpers without stdio (board_puts, board_put_hex, ...).
  *
  * board_gate_setup() (called by the start-up code after board_init) gives
@@ -93,28 +93,6 @@ const ph_newlib_region *ph_board_regions(size_t *count)
     }
     *count = board_nregions;
     return board_regions;
-}
-
-/* ---- faults the heap refused --------------------------------------------------- */
-
-static volatile unsigned long board_fault_count;
-static volatile int board_fault_code;
-static const void *volatile board_fault_addr;
-
-void ph_board_fault(int code, const void *addr)
-{
-    board_fault_count++;
-    board_fault_code = code;
-    board_fault_addr = addr;
-}
-
-unsigned long board_heap_faults(int *last_code, const void **last_addr)
-{
-    if (last_code)
-        *last_code = board_fault_code;
-    if (last_addr)
-        *last_addr = board_fault_addr;
-    return board_fault_count;
 }
 
 /* ---- the port: simulated gate over the interrupt-masking lock ----------------- */

@@ -3,29 +3,19 @@
  * port/newlib: the C library's malloc family, served by one default
  * pageheap heap, for firmware linked with newlib (full or nano).
  *
- * Linking ph_newlib.c into a firmware defines malloc, free, calloc, realloc,
- * memalign, aligned_alloc, posix_memalign, malloc_usable_size and newlib's
- * reentrant _malloc_r, _free_r, _calloc_r, _realloc_r, _memalign_r and
- * _malloc_usable_size_r, so newlib's own allocations (stdio buffers, dtoa
- * bigints, fopen, strdup, ...) come from pageheap and newlib's allocator
- * (mallocr.o / nano-mallocr.o and _sbrk_r) is never linked.  See README.md.
+ * Linking ph_newlib.c and port/libc/ph_libc.c into a firmware defines
+ * malloc, free, calloc, realloc, memalign, aligned_alloc, posix_memalign,
+ * malloc_usable_size (ph_libc.c) and newlib's reentrant _malloc_r, _free_r,
+ * _calloc_r, _realloc_r, _memalign_r and _malloc_usable_size_r
+ * (ph_newlib.c), so newlib's own allocations (stdio buffers, dtoa bigints,
+ * fopen, strdup, ...) come from pageheap and newlib's allocator (mallocr.o
+ * / nano-mallocr.o and _sbrk_r) is never linked.  See README.md.
  *
- * What the board supplies (all optional, weak defaults in ph_newlib.c):
- *
- *   const ph_newlib_region *ph_board_regions(size_t *count);
- *       The heap's RAM, one entry per bank, usually from linker symbols.
- *       Default: one region [__heap_start__, __heap_end__), granule 0.
- *   const ph_port *ph_board_port(void);
- *       The heap's port.  Default: lock/unlock mask interrupts (PRIMASK on
- *       Cortex-M, CPSR.I on Cortex-A/R; nesting-safe), release/acquire NULL
- *       (nothing is powered down), fault calls ph_board_fault.
- *   void ph_board_fault(int code, const void *addr);
- *       A bad free/realloc was refused (PH_FAULT_* code, the pointer).
- *       Default: abort(), like a C library that detects a bad free.
- *
- * The heap is set up on the first allocation, or earlier by an explicit
- * ph_newlib_init() from start-up code (recommended under an RTOS: before the
- * scheduler starts, since the lazy set-up masks interrupts only).
+ * The board contract (ph_board_regions, ph_board_port, ph_board_fault, all
+ * optional) and the default heap are port/libc's (ph_libc.h); this header
+ * gives them their newlib names: ph_newlib_init, ph_newlib_heap,
+ * ph_newlib_irq_save / _restore, ph_newlib_region, PH_NEWLIB_PAGE_SIZE,
+ * PH_NEWLIB_FAULT_NO_HEAP.
  */
 #ifndef PH_NEWLIB_H
 #define PH_NEWLIB_H
@@ -33,59 +23,26 @@
 #include <stddef.h>
 
 #include "pageheap.h"
+#include "ph_libc.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Page size of the default heap (a power of two, 64..65536), or 0 for the
- * build's PH_DEFAULT_PAGE_SIZE (256 bytes on 32-bit targets). */
+ * build's PH_DEFAULT_PAGE_SIZE (256 bytes on 32-bit targets): what
+ * ph_libc.c reads as PH_LIBC_PAGE_SIZE. */
 #ifndef PH_NEWLIB_PAGE_SIZE
 #define PH_NEWLIB_PAGE_SIZE 0u
 #endif
 
-/* One RAM bank of the default heap: [start, end), released in units of
- * granule bytes (its power-section size, a power of two >= the page size),
- * or 0 when that RAM is never powered down.  start and end need no
- * alignment. */
-typedef struct ph_newlib_region {
-    void *start;
-    void *end;
-    size_t granule;
-} ph_newlib_region;
-
-/* Fault code passed to ph_board_fault (with addr NULL) when the default heap
- * could not be set up: no region, or every region was refused by
- * ph_add_region.  Allocations then fail with ENOMEM. */
-#define PH_NEWLIB_FAULT_NO_HEAP 0x100
-
-/* ---- supplied by the board (weak defaults in ph_newlib.c) -------------- */
-
-const ph_newlib_region *ph_board_regions(size_t *count);
-const ph_port *ph_board_port(void);
-void ph_board_fault(int code, const void *addr);
-
-/* ---- offered to the board --------------------------------------------- */
-
-/* Sets the default heap up from ph_board_regions() and ph_board_port(), once;
- * later calls return the first call's result at once.  PH_OK when at least
- * one region was added (a refused region is reported through
- * ph_board_fault with its PH_E* code and its start address, and skipped);
- * otherwise a negative PH_E* code (PH_EINVAL: no regions), after
- * ph_board_fault(PH_NEWLIB_FAULT_NO_HEAP, NULL).  Safe against interrupts
- * on a single core (it masks them); call it before other cores or threads
- * allocate. */
-int ph_newlib_init(void);
-
-/* The default heap, set up if it was not yet (for ph_get_stats, ph_check,
- * ph_idle, ph_scavenge); NULL when set-up failed. */
-ph_heap *ph_newlib_heap(void);
-
-/* The default port's interrupt mask, for boards that build their own port
- * on it: returns the previous mask state to hand back to irq_restore.
- * Nesting-safe (restore puts back exactly what save found). */
-unsigned long ph_newlib_irq_save(void);
-void ph_newlib_irq_restore(unsigned long state);
+/* port/libc's names under port/newlib's (ph_libc.h says what each does). */
+typedef ph_libc_region ph_newlib_region;
+#define PH_NEWLIB_FAULT_NO_HEAP PH_LIBC_FAULT_NO_HEAP
+#define ph_newlib_init ph_libc_init
+#define ph_newlib_heap ph_libc_heap
+#define ph_newlib_irq_save ph_libc_irq_save
+#define ph_newlib_irq_restore ph_libc_irq_restore
 
 #ifdef PH_NEWLIB_COUNT_CALLS
 /* Debug counters (built with -DPH_NEWLIB_COUNT_CALLS): calls of the

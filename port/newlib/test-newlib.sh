@@ -6,11 +6,13 @@
 # the port's weak defaults ("defaults").  For each:
 #
 #   1. cross-compiles the core (core/src/*.c, -ffreestanding, as
-#      libpageheap.a), the port (ph_newlib.c, as an object), the start-up
+#      libpageheap.a), the port (ph_newlib.c and ../libc/ph_libc.c, as
+#      objects), the start-up
 #      code and the program under test/, linked with --specs=rdimon.specs
 #      (semihosting console, exit(n) ends QEMU with n), -Wl,-Map and --cref;
 #   2. checks the link map: every malloc-family name (plain and _r) is
-#      defined by ph_newlib.o, none of newlib's allocator objects (mallocr,
+#      defined by ph_libc.o (plain) or ph_newlib.o (_r), none of newlib's
+#      allocator objects (mallocr,
 #      nano-mallocr, freer, callocr, ..., their malloc/calloc/... wrappers,
 #      _sbrk_r / sbrk) was pulled from libc, and nothing refers to _sbrk;
 #   3. runs it under qemu-system-arm: "full" and "nano" must exit 0 after the
@@ -46,28 +48,18 @@ cpu=(-mcpu=cortex-m3 -mthumb -mfloat-abi=soft)
 common=(-Os -g -ffunction-sections -fdata-sections)
 warn=(-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith)
 
-# The names the port must define, and newlib's allocator objects (as archive
-# members of libc.a / libc_nano.a) that must not be linked.
-port_names=(malloc free calloc realloc memalign aligned_alloc posix_memalign
-            malloc_usable_size _malloc_r _free_r _calloc_r _realloc_r _memalign_r
-            _malloc_usable_size_r)
-forbidden='lib(c|c_nano|g|g_nano)\.a\(lib_a-(nano-)?(mallocr|freer|callocr|reallocr|malignr|msizer|vallocr|pvallocr|mallinfor|malloptr|mallstatsr|cfreer|malloc|calloc|realloc|malign|msize|aligned_alloc|mstats|mtrim|sbrkr|syssbrk|mlock)\.o\)'
+# The names the port must define: the plain ones come from port/libc's
+# ph_libc.o, the reentrant ones from ph_newlib.o.  (newlib's allocator
+# objects, which must not be linked: $newlib_allocator_members, from
+# port/libc/map-cref.sh.)
+plain_names=(malloc free calloc realloc memalign aligned_alloc posix_memalign
+             malloc_usable_size)
+reent_names=(_malloc_r _free_r _calloc_r _realloc_r _memalign_r _malloc_usable_size_r)
+port_names=("${plain_names[@]}" "${reent_names[@]}")
 
-# cref_definer MAP SYMBOL: the file that defines SYMBOL in the map's cross
-# reference table (the first file listed for it), empty if absent.
-cref_definer() {
-    awk -v sym="$2" '
-        /^Cross Reference Table/ { in_cref = 1; next }
-        in_cref && $1 == sym && /^[^ ]/ { print $2; exit }' "$1"
-}
-# cref_users MAP SYMBOL: the files that refer to SYMBOL (one per line).
-cref_users() {
-    awk -v sym="$2" '
-        /^Cross Reference Table/ { in_cref = 1; next }
-        !in_cref { next }
-        /^[^ ]/ { cur = $1; next }
-        cur == sym && NF == 1 { print $1 }' "$1"
-}
+# cref_definer / cref_users: the map's cross-reference table.
+# shellcheck source=port/libc/map-cref.sh
+source "$here/../libc/map-cref.sh"
 
 # build VARIANT PROGRAM SPECS...: compiles and links one firmware from
 # test/PROGRAM.c into $out/VARIANT.
@@ -77,7 +69,7 @@ build() {
     local dir="$out/$variant"
     rm -rf "$dir"
     mkdir -p "$dir/core"
-    local -a inc=(-I"$root/core/include" -I"$here" -I"$root/boards/common")
+    local -a inc=(-I"$root/core/include" -I"$here" -I"$root/port/libc" -I"$root/boards/common")
     local src obj
     local -a core_objs=()
     for src in "$root"/core/src/*.c; do
@@ -94,7 +86,7 @@ build() {
     # The board's start-up code (and the semihosting exit its default
     # exception handler uses) with the test's board_init (rdimon console).
     local -a objs=()
-    for src in "$here/ph_newlib.c" "$root/boards/common/cortex-m/startup.c" \
+    for src in "$here/ph_newlib.c" "$root/port/libc/ph_libc.c" "$root/boards/common/cortex-m/startup.c" \
                "$root/boards/common/semihost.c" "$here/test/board-rdimon.c" \
                "$here/test/$program.c"; do
         arm-none-eabi-gcc "${cpu[@]}" "${specs[@]}" "${common[@]}" -std=gnu11 "${warn[@]}" \
@@ -117,16 +109,19 @@ build() {
 check_map() {
     local map="$out/$1/newlib-test.map" bad=0 name def users
     [ -s "$map" ] || { echo "  map: $map missing"; return 1; }
+    local want
     for name in "${port_names[@]}"; do
         def="$(cref_definer "$map" "$name")"
+        want=ph_newlib.o
+        [[ "$name" == _* ]] || want=ph_libc.o
         case "$def" in
-            */ph_newlib.o) ;;
-            "") echo "  map: $name is not in the link (expected from ph_newlib.o)"; bad=1 ;;
-            *) echo "  map: $name defined by $def, not ph_newlib.o"; bad=1 ;;
+            */"$want") ;;
+            "") echo "  map: $name is not in the link (expected from $want)"; bad=1 ;;
+            *) echo "  map: $name defined by $def, not $want"; bad=1 ;;
         esac
     done
     local pulled
-    pulled="$(grep -oE "$forbidden" "$map" | sort -u)"
+    pulled="$(grep -oE "$newlib_allocator_members" "$map" | sort -u)"
     if [ -n "$pulled" ]; then
         echo "  map: newlib allocator objects linked:"
         while read -r m; do echo "    $m"; done <<<"$pulled"
@@ -149,7 +144,7 @@ check_map() {
     # wired to it).
     users="$(cref_users "$map" _malloc_r | grep -v 'ph_newlib\.o$' | sed -E 's/.*\((lib_a-)?([^)]*)\.o\)$/\2/; s|.*/||' | sort -u | tr '\n' ' ')"
     echo "  map: _malloc_r defined by ph_newlib.o, called from: ${users:-nothing}"
-    [ "$bad" -eq 0 ] && echo "  map: all ${#port_names[@]} names from ph_newlib.o; no newlib allocator object; nothing calls _sbrk"
+    [ "$bad" -eq 0 ] && echo "  map: ${#plain_names[@]} plain names from ph_libc.o, ${#reent_names[@]} reentrant from ph_newlib.o; no newlib allocator object; nothing calls _sbrk"
     return "$bad"
 }
 
@@ -210,7 +205,7 @@ for variant in full nano defaults; do
              END { for (i = 0; i < 4; i++) if (("__ph_heap" i "_start") in a)
                        printf "  size: heap bank %d: 0x%s..0x%s\n", i,
                               a["__ph_heap" i "_start"], a["__ph_heap" i "_end"] }'
-    arm-none-eabi-size "$out/$variant/ph_newlib.o" | tail -n 1 | sed 's/^/  size: /'
+    arm-none-eabi-size "$out/$variant/ph_libc.o" "$out/$variant/ph_newlib.o" | tail -n 2 | sed 's/^/  size: /'
     echo "=== newlib ($variant): map check"
     check_map "$variant" || failed+=("$variant:map")
     echo "=== newlib ($variant): qemu"
