@@ -323,3 +323,25 @@ size_t malloc_usable_size(void *p)
 {
     return ph_libc_usable_size(p);
 }
+
+/* ---- port/newlib's older names ------------------------------------------ */
+
+int ph_newlib_init(void)
+{
+    return ph_libc_init();
+}
+
+ph_heap *ph_newlib_heap(void)
+{
+    return ph_libc_heap();
+}
+
+unsigned long ph_newlib_irq_save(void)
+{
+    return ph_libc_irq_save();
+}
+
+void ph_newlib_irq_restore(unsigned long state)
+{
+    ph_libc_irq_restore(state);
+}

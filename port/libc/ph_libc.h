@@ -99,6 +99,14 @@ ph_heap *ph_libc_heap(void);
 unsigned long ph_libc_irq_save(void);
 void ph_libc_irq_restore(unsigned long state);
 
+/* The same four under the names port/newlib gave them before port/libc
+ * existed (ph_newlib.h): real functions, so older code that declares them
+ * itself or takes their address still links. */
+int ph_newlib_init(void);
+ph_heap *ph_newlib_heap(void);
+unsigned long ph_newlib_irq_save(void);
+void ph_newlib_irq_restore(unsigned long state);
+
 /* ---- for the C library ports (ph_newlib.c, ph_picolibc.c) --------------- */
 
 /* The allocation functions of the default heap with the C library's

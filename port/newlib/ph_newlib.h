@@ -36,13 +36,13 @@ extern "C" {
 #define PH_NEWLIB_PAGE_SIZE 0u
 #endif
 
-/* port/libc's names under port/newlib's (ph_libc.h says what each does). */
+/* port/libc's names under port/newlib's (ph_libc.h says what each does).
+ * ph_newlib_init, ph_newlib_heap, ph_newlib_irq_save and
+ * ph_newlib_irq_restore are declared (and defined, as functions, so code
+ * that declares them itself or takes their address links as before) by
+ * port/libc. */
 typedef ph_libc_region ph_newlib_region;
 #define PH_NEWLIB_FAULT_NO_HEAP PH_LIBC_FAULT_NO_HEAP
-#define ph_newlib_init ph_libc_init
-#define ph_newlib_heap ph_libc_heap
-#define ph_newlib_irq_save ph_libc_irq_save
-#define ph_newlib_irq_restore ph_libc_irq_restore
 
 #ifdef PH_NEWLIB_COUNT_CALLS
 /* Debug counters (built with -DPH_NEWLIB_COUNT_CALLS): calls of the

@@ -122,6 +122,7 @@ build() {
         # The suite asks for the default heap: a stub that has none, so
         # picolibc's own malloc serves the C library (never run).
         printf '%s\n' '#include "ph_libc.h"' 'ph_heap *ph_libc_heap(void) { return NULL; }' \
+            'ph_heap *ph_newlib_heap(void) { return NULL; }' \
             >"$dir/no-port.c"
         srcs+=("$dir/no-port.c")
     fi
