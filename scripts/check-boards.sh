@@ -14,7 +14,8 @@
 # names: a board's facts (RAM, sizes, QEMU command, ...) live in
 # boards/<board>/ and linker/<board>.ld, so nothing else may name a board:
 # every board folder's name is looked for in every other file of the tree
-# (root, default the repository), comments and Markdown excluded.  A few
+# (root, default the repository), comments, Markdown and docs/ (the
+# documentation's images) excluded.  A few
 # files name a board as a choice, not as a fact (the default board of
 # scripts/run.sh, ...): they are listed below with the reason.
 #
@@ -56,6 +57,7 @@ allowed=(
     "scripts/test-libc-ports.sh: port/picolibc's test runs on the default board and a Cortex-M33 one"
     "target-tests/cxx/CMakeLists.txt: the C++ firmware's default board (PH_CXX_BOARD), a choice"
     "consumer-tests/picolibc/CMakeLists.txt: an outside project's picolibc firmware for one QEMU board, with its own memory map"
+    "demo/qemu/sample-output.txt: a captured run of the demo on run.sh's default board, the plot test's fixture"
 )
 
 is_allowed() {
@@ -91,7 +93,7 @@ check_names() {
     fi
     while IFS= read -r f; do
         case "$f" in
-            boards/* | linker/* | *.md | LICENSE | build/* | */corpus/*) continue ;; # corpus: raw fuzz inputs
+            boards/* | linker/* | docs/* | *.md | LICENSE | build/* | */corpus/*) continue ;; # docs: documentation and its pictures; corpus: raw fuzz inputs
         esac
         [ -f "$root/$f" ] || continue
         is_allowed "$f" && continue

@@ -29,6 +29,7 @@ packages=(
     libmimalloc-dev           # peer allocator in the object benchmark
     clang                     # the fuzzer (libFuzzer) and the clang build-matrix cells
     libclang-rt-14-dev        # libFuzzer and the sanitizer runtimes for clang
+    python3-matplotlib        # scripts/plot-demo.py: run.sh's SVG plots of the demo (optional there)
 )
 
 installed() {

@@ -78,6 +78,7 @@ fi
 step "license (LICENSE + SPDX line in every file)" bash "$PH_ROOT/scripts/check-license.sh"
 step "presets (CMakePresets.json = scripts/gen-presets.sh: host configs + one per board)" \
     bash "$PH_ROOT/scripts/gen-presets.sh" --check
+step "plot (scripts/plot-demo.py --check: run.sh's plots from demo/qemu/sample-output.txt)" python3 "$PH_ROOT/scripts/plot-demo.py" --check
 step "host (build/host)" host_config build/host \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_SANITIZE=OFF -DPH_WORD_BITS= -DPH_PORTABLE_BITS=OFF
 step "host-san (build/host-san, ASan+UBSan)" host_config build/host-san \

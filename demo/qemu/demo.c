@@ -50,6 +50,25 @@
  * above it counts as powered down, which is generous to newlib: a board
  * would have to switch RAM at its sbrk top).
  *
+ * Lines that begin with '@' are for scripts/plot-demo.py (scripts/run.sh
+ * keeps the whole output in build/demo/<board>-output.txt, shows the other
+ * lines and draws the plots from these):
+ *   @info board=B cpu=C heap_ram=BYTES always_on=BYTES page=BYTES tick_ms=MS seed=N
+ *   @phase n=N name=NAME start=TICK end=TICK
+ *   @series t=TICK ph_data=B ph_meta=B ph_released=B [ph_released_used=B]
+ *           [newlib=B nano=B]
+ *       RAM powered after tick TICK (pageheap's data, its metadata; what it
+ *       has released in all and, with a simulated gate, of that what lies
+ *       below the workload's high-water mark: RAM it did use), printed when
+ *       a value changed; t = the run's ticks: after the teardown
+ *   @live t=TICK max=B   most live bytes after a tick of TICK-9..TICK
+ *   @map name=peak|end t=TICK alloc=pageheap|newlib|nano region=R base=ADDR
+ *        cell=BYTES [top=BYTES] cells=RUNS
+ *       a map as above, each character followed by its repeat count when
+ *       more than one ('_' = no heap page / above newlib's sbrk top); "peak"
+ *       is printed again whenever pageheap's data reaches a new peak
+ *   @end ticks=N
+ *
  * Deterministic: the workload depends on DEMO_SEED only, never on an
  * address.  Every object is checked when freed (its fill bytes) and freed
  * at the end; the run exits 0 when ph_check() is PH_OK after every phase
@@ -457,24 +476,34 @@ static void print_cells(const char *s, size_t n, uintptr_t origin, size_t cell)
 static char linebuf[MAP_MAX_CELLS + 1];
 
 
+/* Region ri's map into linebuf: its number of cells, their first address
+ * and size in *lo and *cell. */
+static size_t heap_cells(ph_heap *h, const ph_region_info *ri, uintptr_t *lo, size_t *cell)
+{
+    *cell = ri->granule ? ri->granule : PLAIN_CELL;
+    *lo = (uintptr_t)ri->raw_base / *cell * *cell;
+    uintptr_t hi = (uintptr_t)ri->raw_base + ri->raw_size;
+    size_t n = (hi - *lo + *cell - 1) / *cell;
+    if (n > MAP_MAX_CELLS)
+        n = MAP_MAX_CELLS;
+    memset(&mapc, 0, sizeof mapc);
+    mapc.origin = *lo;
+    mapc.cell = *cell;
+    mapc.page = page_size;
+    mapc.ncells = n;
+    ph_walk(h, map_walk, &mapc);
+    for (size_t i = 0; i < n; i++)
+        linebuf[i] = cell_char(mapc.flags[i]);
+    return n;
+}
+
 static void print_heap_map(ph_heap *h)
 {
     ph_region_info ri;
     for (size_t r = 0; ph_get_region(h, r, &ri) == PH_OK; r++) {
-        size_t cell = ri.granule ? ri.granule : PLAIN_CELL;
-        uintptr_t lo = (uintptr_t)ri.raw_base / cell * cell;
-        uintptr_t hi = (uintptr_t)ri.raw_base + ri.raw_size;
-        size_t n = (hi - lo + cell - 1) / cell;
-        if (n > MAP_MAX_CELLS)
-            n = MAP_MAX_CELLS;
-        memset(&mapc, 0, sizeof mapc);
-        mapc.origin = lo;
-        mapc.cell = cell;
-        mapc.page = page_size;
-        mapc.ncells = n;
-        ph_walk(h, map_walk, &mapc);
-        for (size_t i = 0; i < n; i++)
-            linebuf[i] = cell_char(mapc.flags[i]);
+        uintptr_t lo;
+        size_t cell;
+        size_t n = heap_cells(h, &ri, &lo, &cell);
         if (ri.granule)
             printf("  region %u: %u KiB at %p, %u KiB granules (one character each)\n", r,
                    ri.raw_size / KIB, ri.raw_base, ri.granule / KIB);
@@ -489,7 +518,7 @@ static void print_heap_map(ph_heap *h)
 /* An arena in the heap's largest granule: '#' / '+' / '.' by the live bytes
  * of this workload in the cell, below the sbrk top (all of it powered, its
  * free holes included); ' ' above it (could be powered down). */
-static void print_mirror_map(const mirror *m, int idx)
+static size_t mirror_cells(const mirror *m, int idx)
 {
     size_t cell = nl_granule;
     size_t n = (m->size + cell - 1) / cell;
@@ -523,6 +552,14 @@ static void print_mirror_map(const mirror *m, int idx)
         else
             linebuf[i] = live[i] + cell / 16 >= cell ? '#' : '+';
     }
+    return n;
+}
+
+static void print_mirror_map(const mirror *m, int idx)
+{
+    size_t cell = nl_granule;
+    size_t n = mirror_cells(m, idx);
+    size_t top = (m->brk + cell - 1) / cell;
     if (top < n)
         linebuf[top] = '|';
     printf("  %s: sbrk top %u KiB (high-water %u KiB), %u KiB granules\n", m->name,
@@ -566,6 +603,88 @@ static size_t mirror_powered(const mirror *m)
     return mirror_powered_at(m->brk);
 }
 
+/* ---- the lines for scripts/plot-demo.py (see the top of the file) ------- */
+
+/* cells as runs: each character, then its count when more than one. */
+static void print_runs(const char *c, size_t n)
+{
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && c[j] == c[i];)
+            j++;
+        putchar(c[i] == ' ' ? '_' : c[i]);
+        if (j - i > 1)
+            printf("%u", (unsigned)(j - i));
+    }
+}
+
+static void plot_maps(ph_heap *h, const char *name)
+{
+    ph_region_info ri;
+    for (size_t r = 0; ph_get_region(h, r, &ri) == PH_OK; r++) {
+        uintptr_t lo;
+        size_t cell;
+        size_t n = heap_cells(h, &ri, &lo, &cell);
+        printf("@map name=%s t=%u alloc=pageheap region=%u base=0x%08x cell=%u cells=", name,
+               (unsigned)now, (unsigned)r, (unsigned)lo, (unsigned)cell);
+        print_runs(linebuf, n);
+        printf("\n");
+    }
+#if DEMO_NEWLIB_MIRROR
+    for (int i = 0; i < NMIRRORS; i++) {
+        size_t n = mirror_cells(&mirrors[i], i);
+        printf("@map name=%s t=%u alloc=%s region=0 base=0x00000000 cell=%u top=%u cells=", name,
+               (unsigned)now, i == 0 ? "newlib" : "nano", (unsigned)nl_granule,
+               (unsigned)mirrors[i].brk);
+        print_runs(linebuf, n);
+        printf("\n");
+    }
+#endif
+}
+
+/* The last @series values printed; released_used is SIZE_MAX without a
+ * simulated gate (not printed). */
+static size_t plot_last[6];
+static bool plot_started;
+static size_t live_window;
+
+static void plot_series(const ph_stats *s, size_t released_used, uint32_t t, bool force)
+{
+    size_t v[6] = { ph_data_powered(s), s->metadata_bytes, s->pages_released * s->page_size,
+                    released_used, 0, 0 };
+    for (int i = 0; i < NMIRRORS; i++)
+        v[4 + i] = mirror_powered(&mirrors[i]);
+    if (!force && plot_started && memcmp(v, plot_last, sizeof v) == 0)
+        return;
+    plot_started = true;
+    memcpy(plot_last, v, sizeof v);
+    printf("@series t=%u ph_data=%u ph_meta=%u ph_released=%u", (unsigned)t, (unsigned)v[0],
+           (unsigned)v[1], (unsigned)v[2]);
+    if (released_used != SIZE_MAX)
+        printf(" ph_released_used=%u", (unsigned)released_used);
+    if (NMIRRORS)
+        printf(" newlib=%u nano=%u", (unsigned)v[4], (unsigned)v[5]);
+    printf("\n");
+}
+
+/* Bytes of released granules below the workload's high-water marks. */
+static size_t released_used_bytes(void)
+{
+    size_t b = SIZE_MAX;
+#if DEMO_HAVE_SIMGATE
+    struct ph_simgate *g = board_simgate();
+    if (g != NULL)
+        b = 0;
+    for (size_t r = 0; g != NULL && r < nregs; r++) {
+        if (regs[r].granule == 0)
+            continue;
+        for (uintptr_t a = regs[r].base / regs[r].granule * regs[r].granule; a < regs[r].high;
+             a += regs[r].granule)
+            b += (size_t)ph_simgate_is_released(g, (const void *)a) * regs[r].granule;
+    }
+#endif
+    return b;
+}
+
 typedef struct energy {
     uint64_t powered_ticks;     /* sum over ticks of ph_powered              */
     uint64_t data_ticks;        /* sum over ticks of ph_data_powered         */
@@ -582,7 +701,8 @@ static void account_tick(ph_heap *h)
     en.powered_ticks += ph_powered(&s);
     en.data_ticks += ph_data_powered(&s);
     en.granule_ticks += s.granules_released;
-    if (ph_data_powered(&s) > en.peak_data)
+    bool peak = ph_data_powered(&s) > en.peak_data;
+    if (peak)
         en.peak_data = ph_data_powered(&s);
 #if DEMO_HAVE_SIMGATE
     struct ph_simgate *g = board_simgate();
@@ -599,6 +719,15 @@ static void account_tick(ph_heap *h)
         m->powered_ticks += mirror_powered(m);
         m->below_ticks += (mirror_powered_at(m->brk_high) - mirror_powered(m)) / nl_granule;
     }
+    plot_series(&s, released_used_bytes(), now, false);
+    if (cnt.live_bytes > live_window)
+        live_window = cnt.live_bytes;
+    if (now % 10 == 9) {
+        printf("@live t=%u max=%u\n", (unsigned)now, (unsigned)live_window);
+        live_window = 0;
+    }
+    if (peak)
+        plot_maps(h, "peak");
 }
 
 /* "12.3" from a value in tenths. */
@@ -922,6 +1051,9 @@ int main(void)
     printf("heap: %u regions, %u KiB usable in %u B pages, %u B metadata; workload scale %u/256\n",
            s.regions, heap_bytes / KIB, s.page_size, s.metadata_bytes, (unsigned)scale256);
     print_legend();
+    printf("@info board=%s cpu=%s heap_ram=%u always_on=%u page=%u tick_ms=%u seed=%u\n",
+           board_name(), board_cpu(), (unsigned)heap_ram, (unsigned)always_on,
+           (unsigned)page_size, TICK_MS, (unsigned)DEMO_SEED);
 
     /* Boot: nothing is in use yet, so what the heap will not need soon can
      * be powered down at once (ph_idle would get there too, 4 KiB a call). */
@@ -941,6 +1073,8 @@ int main(void)
         }
         if (ph->upload)
             upload_events();
+        printf("@phase n=%u name=%s start=%u end=%u\n", (unsigned)(p + 1), ph->name,
+               (unsigned)start, (unsigned)now);
         printf("\n== phase %u/%u: %s (", p + 1, NPHASES, ph->name);
         print_seconds(start);
         printf(" .. ");
@@ -970,6 +1104,13 @@ int main(void)
     ph_scavenge(h, SIZE_MAX);
     printf("\n== teardown: every object freed, ph_scavenge(h, SIZE_MAX)\n");
     print_heap_map(h);
+    {
+        ph_stats e;
+        ph_get_stats(h, &e);
+        plot_series(&e, released_used_bytes(), now, true);
+        plot_maps(h, "end");
+        printf("@end ticks=%u\n", (unsigned)now);
+    }
     print_stats(h);
     print_summary(h);
 
