@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "suite.h"
+#include "cache_stats.h"
 
 
 /* ---- what a request gets -------------------------------------------------- */
@@ -58,17 +59,10 @@ static bool usable_ok(const ph_heap *h, size_t size, size_t ps, size_t u)
  * span. */
 static bool failed_stats_ok(const ph_stats *a, const ph_stats *b)
 {
-    ph_stats e = *a;
-    size_t cached_pages = a->cached_bytes / a->page_size;
+    ph_stats e;
     if (memcmp(a, b, sizeof *a) == 0) /* nothing given back: it could not help */
         return true;
-    e.pages_free += cached_pages;
-    e.small_spans -= a->cached_spans;
-    e.small_span_pages -= cached_pages;
-    e.cached_spans = 0;
-    e.cached_bytes = 0;
-    if (a->cached_spans != 0 && b->largest_free_run >= a->largest_free_run)
-        e.largest_free_run = b->largest_free_run;
+    e = ph_ref_stats_cache_given_back(a, b);
     if (memcmp(&e, b, sizeof e) != 0) {
         const size_t *x = (const size_t *)&e, *y = (const size_t *)b;
         for (size_t i = 0; i < sizeof e / sizeof(size_t); i++)
