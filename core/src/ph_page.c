@@ -294,14 +294,18 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
  * empty spans, once more after they went back: an allocation fails only
  * with the cache empty (or when even every free and cached page together
  * would be too few, so the cache stays as it is). */
+static __attribute__((noinline)) size_t pages_find_after_flush(ph_heap *h, size_t n, uint32_t *ri)
+{
+    ph_object_cache_flush(h);
+    return pages_find(h, n, ri); /* the rare path: one copy of the search */
+}
+
 PH_PAGE_INLINE size_t pages_find_all(ph_heap *h, size_t n, uint32_t *ri)
 {
     size_t first = pages_find(h, n, ri);
 
-    if (first == SIZE_MAX && h->cached_spans_ != 0 && n <= h->pages_free_ + h->cached_pages_) {
-        ph_object_cache_flush(h);
-        first = pages_find(h, n, ri);
-    }
+    if (first == SIZE_MAX && h->cached_spans_ != 0 && n <= h->pages_free_ + h->cached_pages_)
+        first = pages_find_after_flush(h, n, ri);
     return first;
 }
 
