@@ -615,8 +615,11 @@ void *ph_malloc(ph_heap *h, size_t size)
 }
 
 /* ph_free of anything but a live small object (or of a bad pointer): the
- * general lookup.  Called with the lock held; drops it. */
-static void free_slow(ph_heap *h, void *p)
+ * general lookup.  Called with the lock held; drops it.  Never inlined, so
+ * that ph_free's fast path keeps few registers (Cortex-M4, exact counter:
+ * free mean 82.8 -> 79.1, median 74 -> 70, at the smallest heap that
+ * serves the small-object trace). */
+static __attribute__((noinline)) void free_slow(ph_heap *h, void *p)
 {
     obj_ref o;
     int fault = obj_find(h, (uintptr_t)p, &o);
