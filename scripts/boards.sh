@@ -42,6 +42,22 @@ mkdir -p "$logdir"
 passed=0 failed=0
 summary=()
 t_all=$SECONDS
+
+# record NAME STATUS DETAIL T0 LOG TAIL: one summary row (timed from T0),
+# counted; a failure also shows the last TAIL lines of its log.
+record() {
+    local line
+    line="$(printf '%-17s %-6s %s (%d s)' "$1" "$2" "$3" "$((SECONDS - $4))")"
+    summary+=("$line")
+    echo "$line"
+    if [ "$2" = ok ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "--- boards.sh: $1: last $6 lines of $5"
+        tail -n "$6" "$5"
+    fi
+}
 for b in "${boards[@]}"; do
     log="$logdir/board-$b.log"
     t0=$SECONDS
@@ -51,20 +67,10 @@ for b in "${boards[@]}"; do
     else
         status=FAILED
     fi
-    secs=$((SECONDS - t0))
     # ctest's own count, e.g. "100% tests passed, 0 tests failed out of 3"
     counts="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -n 1)"
     [ -n "$counts" ] || counts="no ctest summary (build or configure failed)"
-    line="$(printf '%-17s %-6s %s (%d s)' "$b" "$status" "$counts" "$secs")"
-    summary+=("$line")
-    echo "$line"
-    if [ "$status" = ok ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "--- boards.sh: $b: last 60 lines of $log"
-        tail -n 60 "$log"
-    fi
+    record "$b" "$status" "$counts" "$t0" "$log" 60
 done
 
 # With no board named, the checks of the board machinery follow
@@ -81,18 +87,9 @@ if [ $# -eq 0 ]; then
         else
             status=FAILED
         fi
-        line="$(printf '%-17s %-6s %s (%d s)' "check:$check" "$status" \
+        record "check:$check" "$status" \
             "$(grep -E '^check-boards: [a-z]+: (PASS|FAIL)' "$log" | tail -n 1 | sed 's/^check-boards: [a-z]*: //')" \
-            "$((SECONDS - t0))")"
-        summary+=("$line")
-        echo "$line"
-        if [ "$status" = ok ]; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-            echo "--- boards.sh: check $check: $log"
-            tail -n 30 "$log"
-        fi
+            "$t0" "$log" 30
     done
 fi
 
