@@ -116,6 +116,13 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 #else
 #define PH_HOT_INLINE static inline
 #endif
+/* A slow path kept out of line, so that its caller's fast exit saves and
+ * restores few registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PH_NOINLINE __attribute__((noinline))
+#else
+#define PH_NOINLINE
+#endif
 
 /* x rounded up to a multiple of a (a power of two). */
 static inline size_t ph_align_up(size_t x, size_t a)

@@ -135,8 +135,8 @@ static bool highest_marked(const struct ph_region *r, size_t top, size_t *chunk)
  * until `want` bytes are released in all (counting *done) or one more of
  * r's granules would take the total past `limit` (a lower region with
  * smaller granules may still fit).  Returns true when `want` is reached. */
-static bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want, size_t limit,
-                            size_t *done)
+static PH_NOINLINE bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want,
+                                        size_t limit, size_t *done)
 {
     size_t gpages = (size_t)1 << r->gran_shift;
     size_t gbytes = gpages << h->page_shift_;
@@ -222,7 +222,8 @@ size_t ph_scavenge(ph_heap *h, size_t nbytes)
     ph_lock(h);
     /* Cached empty spans first, so their pages can be released too;
      * ph_scavenge(h, 0) does only this. */
-    ph_object_cache_flush(h);
+    if (h->cached_spans_ != 0)
+        ph_object_cache_flush(h);
     done = nbytes == 0 ? 0 : scavenge_locked(h, nbytes, SIZE_MAX);
     ph_unlock(h);
     return done;
@@ -235,7 +236,8 @@ size_t ph_idle(ph_heap *h)
     if (!ph_heap_ok(h))
         return 0;
     ph_lock(h);
-    ph_object_cache_flush(h); /* as ph_scavenge */
+    if (h->cached_spans_ != 0)
+        ph_object_cache_flush(h); /* as ph_scavenge */
     used = h->pages_total_ - h->pages_free_;
     if (h->peak_used_ < used)
         h->peak_used_ = used;
