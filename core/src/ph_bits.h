@@ -116,9 +116,10 @@ static inline unsigned ph_clz_builtin(ph_word_t x)
 #else
 #define PH_HOT_INLINE static inline
 #endif
-/* A slow path kept out of line, so that its caller's fast exit saves and
- * restores few registers. */
-#if defined(__GNUC__) || defined(__clang__)
+/* A slow path kept out of line when optimising for speed, so that its
+ * caller's fast exit saves and restores few registers; at -Os a single call
+ * site is left to the compiler (out of line it costs a call and a frame). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define PH_NOINLINE __attribute__((noinline))
 #else
 #define PH_NOINLINE
