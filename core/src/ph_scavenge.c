@@ -132,11 +132,11 @@ static bool highest_marked(const struct ph_region *r, size_t top, size_t *chunk)
 }
 
 /* Scans r downward through its scavenge index, releasing free granules,
- * until `want` bytes are released in all (counting *done) or one more of
+ * until `want` bytes are released in all (`done` so far) or one more of
  * r's granules would take the total past `limit` (a lower region with
- * smaller granules may still fit).  Returns true when `want` is reached. */
-static PH_NOINLINE bool scavenge_region(ph_heap *h, struct ph_region *r, size_t want,
-                                        size_t limit, size_t *done)
+ * smaller granules may still fit).  Returns the bytes released in all. */
+static PH_NOINLINE size_t scavenge_region(ph_heap *h, struct ph_region *r, size_t want,
+                                          size_t limit, size_t done)
 {
     size_t gpages = (size_t)1 << r->gran_shift;
     size_t gbytes = gpages << h->page_shift_;
@@ -151,7 +151,7 @@ static PH_NOINLINE bool scavenge_region(ph_heap *h, struct ph_region *r, size_t 
 
         while (m != 0) {
             size_t p = floor + (PH_WORD_BITS - 1 - ph_clz(m)), g, gp;
-            if (*done >= want || limit - *done < gbytes) {
+            if (done >= want || limit - done < gbytes) {
                 full = true;
                 break;
             }
@@ -164,7 +164,7 @@ static PH_NOINLINE bool scavenge_region(ph_heap *h, struct ph_region *r, size_t 
             /* A granule straddling into this chunk from above may already be
              * in the pending run (its bits are set when the run goes out). */
             if ((run_lo == run_hi || g < run_lo) && ph_bits_clear(r->alloc, gp, gpages)) {
-                *done += gbytes;
+                done += gbytes;
                 if (run_lo != run_hi && g + 1 != run_lo) {
                     release_run(h, r, run_lo, run_hi);
                     run_hi = g + 1;
@@ -191,7 +191,7 @@ static PH_NOINLINE bool scavenge_region(ph_heap *h, struct ph_region *r, size_t 
     if (run_lo != run_hi)
         release_run(h, r, run_lo, run_hi);
     r->scav_top = full ? c + 1 : 0; /* else no bit is left below top */
-    return *done >= want;
+    return done;
 }
 
 /* Releases until `want` bytes are released or nothing is left, never more
@@ -207,7 +207,7 @@ static size_t scavenge_locked(ph_heap *h, size_t want, size_t limit)
         return 0;
     while (i-- > 0) {
         struct ph_region *r = h->regions_[i];
-        if (r->scav_top != 0 && scavenge_region(h, r, want, limit, &done))
+        if (r->scav_top != 0 && (done = scavenge_region(h, r, want, limit, done)) >= want)
             break;
     }
     return done;
