@@ -381,8 +381,16 @@ size_t ph_span_cap(const ph_heap *h);
 void ph_object_init(ph_heap *h);
 
 /* Gives every cached empty span back to the page allocator (the lock is
- * held); nothing when the cache is empty. */
-void ph_object_cache_flush(ph_heap *h);
+ * held; the cache holds at least one span). */
+void ph_object_cache_give_all(ph_heap *h);
+
+/* ph_object_cache_give_all when the cache holds a span: an empty cache
+ * costs its callers (every ph_scavenge and ph_idle) one test, no call. */
+static inline void ph_object_cache_flush(ph_heap *h)
+{
+    if (h->cached_spans_ != 0)
+        ph_object_cache_give_all(h);
+}
 
 /* Bytes of the header of a span with nwords bitmap words. */
 #define PH_SPAN_HDR(nwords) (sizeof(struct ph_span) + (nwords) * sizeof(ph_word_t))

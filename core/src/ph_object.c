@@ -483,7 +483,7 @@ static void span_give_at(ph_heap *h, struct ph_span *s)
     span_give(h, s, ri, (size_t)(((uintptr_t)s - r->base) >> h->page_shift_));
 }
 
-void ph_object_cache_flush(ph_heap *h)
+void ph_object_cache_give_all(ph_heap *h)
 {
     unsigned c;
 

@@ -296,7 +296,7 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
  * would be too few, so the cache stays as it is). */
 static __attribute__((noinline)) size_t pages_find_after_flush(ph_heap *h, size_t n, uint32_t *ri)
 {
-    ph_object_cache_flush(h);
+    ph_object_cache_give_all(h); /* the caller saw a cached span */
     return pages_find(h, n, ri); /* the rare path: one copy of the search */
 }
 
