@@ -77,9 +77,8 @@ extern "C" {
 #endif
 #endif
 
-/* Largest request served from a size class; larger ones get their own page
- * run.  A power of two from 256 to 32768.  Every class up to it is a list
- * head in ph_heap (PH_NCLASSES pointers). */
+/* Largest request served from a fit arena; larger ones get their own page
+ * run.  A power of two from 256 to 32768. */
 #ifndef PH_SMALL_MAX
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define PH_SMALL_MAX 32768u
@@ -88,49 +87,23 @@ extern "C" {
 #endif
 #endif
 
-/* Object alignment: at least 2 * sizeof(void *) and 8 bytes (API.md).  The
- * class sizes are multiples of it. */
+/* Object alignment: at least 2 * sizeof(void *) and 8 bytes (API.md).
+ * Chunk sizes are multiples of it. */
 #define PH_ALIGN (2 * sizeof(void *) > 8 ? 2 * sizeof(void *) : 8)
 
-/* Size classes (see ph_object.c for the table and its waste): PH_ALIGN,
- * 2 * PH_ALIGN, ... 128 bytes, then 8 classes per doubling up to
- * PH_SMALL_MAX.  PH_SMALL_MAX must be a power of two: the classes past 128
- * count 8 per doubling. */
-#define PH_CLASS_LINEAR ((unsigned)(128u / PH_ALIGN))
-#define PH_LOG2_(x) ((x) >= 32768u ? 15u : (x) >= 16384u ? 14u : (x) >= 8192u ? 13u : \
-                     (x) >= 4096u ? 12u : (x) >= 2048u ? 11u : (x) >= 1024u ? 10u :    \
-                     (x) >= 512u ? 9u : 8u)
-#define PH_NCLASSES (PH_CLASS_LINEAR + 8u * (PH_LOG2_(PH_SMALL_MAX) - 7u))
-
-/* When a request's size class has no span with a free object, ph_malloc
- * serves it from the first of the next PH_CLASS_BORROW classes that has one
- * (at most about 25% more than the request) before it makes a new span:
- * that halves the span refills (each a page allocation) of a mixed
- * workload, for the internal waste of the borrowed objects.
- * ph_aligned_alloc never borrows. */
-#ifndef PH_CLASS_BORROW
-#define PH_CLASS_BORROW 2u
+/* Bytes of a new fit arena (a run of pages the object layer carves into
+ * chunks): at most this, at most 1/16 of the heap, at least what the
+ * request needs, in whole pages.  Small arenas strand little memory; each
+ * new one is a page allocation. */
+#ifndef PH_FIT_ARENA
+#define PH_FIT_ARENA 4096u
 #endif
 
-/* Spans of at most this many bytes, and at most 1/16 of the heap's pages
- * as they are when the last region before the first span was added, are
- * chosen when their header and tail waste at most 1/16 of the span;
- * otherwise a class takes the fewest pages that waste at most 1/8.  Larger spans mean fewer span refills and
- * less tail waste, but more free slots held per class. */
-#ifndef PH_SPAN_CAP
-#define PH_SPAN_CAP 4096u
-#endif
-
-/* The empty-span cache holds at most 1 / 2^PH_CACHE_SHIFT of the heap's
+/* The empty-arena cache holds at most 1 / 2^PH_CACHE_SHIFT of the heap's
  * pages (see the objects section). */
 #ifndef PH_CACHE_SHIFT
 #define PH_CACHE_SHIFT 4u
 #endif
-
-/* A small span holds at most this many objects (its header bitmap is
- * PH_SPAN_MAX_OBJECTS / W words) and at most PH_SPAN_MAX_PAGES pages. */
-#define PH_SPAN_MAX_OBJECTS 256u
-#define PH_SPAN_MAX_PAGES 16u
 
 #define PH_MIN_PAGE_SIZE 64u
 #define PH_MAX_PAGE_SIZE 65536u
@@ -215,18 +188,16 @@ typedef struct ph_idle_policy {
 } ph_idle_policy;
 
 struct ph_region; /* lives in the metadata pages at the low end of a region */
-struct ph_span;   /* header at the start of a small-object span            */
+struct ph_fit_chunk; /* a free chunk of the object layer                    */
 
-/* Per size class, for the heap's page size (set by ph_init). */
-typedef struct ph_class_info_ {
-    uint32_t recip;     /* ceil(2^32 / size): object index = off * recip >> 32 */
-    uint32_t size;      /* object bytes                                  */
-    uint32_t limit;     /* nobj * size: offsets past it are no object    */
-    uint16_t nobj;      /* objects per span; 0 = served as a page run    */
-    uint16_t first_off; /* offset of object 0 from the span start        */
-    uint8_t npages;     /* pages per span                                */
-    uint8_t nwords;     /* words of the span's object bitmap             */
-} ph_class_info_;
+/* Free lists of the object layer: PH_FIT_EXACT lists of one chunk size
+ * each (PH_ALIGN apart, from 2 * PH_ALIGN), then 4 lists per doubling of
+ * the chunk size from 512 (1024 on 64-bit cores) up to 128 KiB, the last
+ * one holding every larger chunk (an arena is at most PH_FIT_ARENA bytes
+ * or what one request and its alignment need). */
+#define PH_FIT_EXACT 64u
+#define PH_FIT_LISTS (PH_FIT_EXACT + 32u)
+#define PH_FIT_MAP_WORDS ((PH_FIT_LISTS + 31u) / 32u)
 
 /* The heap object.  A complete type so that a board can place one in .bss;
  * every field is private to the allocator and may change between versions. */
@@ -250,11 +221,12 @@ typedef struct ph_heap {
     struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
     size_t small_spans_, small_span_pages_;
     size_t large_objects_, large_pages_;
-    size_t span_cap_;                    /* span layouts' cap (PH_SPAN_CAP) */
-    struct ph_span *avail_[PH_NCLASSES]; /* per class: spans with a free object */
-    struct ph_span *cache_[PH_NCLASSES]; /* per class: an empty span, or NULL   */
+    uint32_t anc_shift_;                 /* log2(bytes per anchor block)       */
+    uintptr_t anc_mask_;                 /* bytes per anchor block - 1         */
+    uintptr_t fit_cache_;                /* start of the cached empty arena, 0 */
     size_t cached_spans_, cached_pages_;
-    ph_class_info_ cls_[PH_NCLASSES];
+    uint32_t fit_map_[PH_FIT_MAP_WORDS];   /* bit i: fit_free_[i] is not empty */
+    struct ph_fit_chunk *fit_free_[PH_FIT_LISTS];
 } ph_heap;
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -424,15 +396,6 @@ void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size);
 /* Bytes usable at p (at least what was asked).  0 for NULL; a bad p is
  * refused through the fault hook and gets 0. */
 size_t ph_usable_size(ph_heap *h, void *p);
-
-/* Size class of a request (0 .. PH_NCLASSES - 1), PH_NCLASSES when it is
- * larger than PH_SMALL_MAX; and the bytes of class c.  For tests and tools. */
-unsigned ph_size_class(size_t size);
-size_t ph_class_size(unsigned c);
-/* Pages in one span of class c, and the objects it holds, for this heap's
- * page size (0 when c is no class or h is not initialised). */
-size_t ph_class_span_pages(const ph_heap *h, unsigned c);
-size_t ph_class_span_objects(const ph_heap *h, unsigned c);
 
 /* ---- checking and statistics ------------------------------------------ */
 

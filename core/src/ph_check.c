@@ -43,7 +43,7 @@ static int check_region_layout(const ph_heap *h, const struct ph_region *r)
         r->leaves < r->nchunks || r->leaves != (size_t)1 << r->height ||
         (r->leaves >> 1) >= r->nchunks)
         return PH_CHECK_REGIONS;
-    if (ph_region_meta_bytes(r->npages) > meta_bytes)
+    if (ph_region_meta_bytes(r->npages, h->page_shift_) > meta_bytes)
         return PH_CHECK_REGIONS;
     return PH_OK;
 }
@@ -127,141 +127,12 @@ static size_t count_free(const struct ph_region *r, size_t *first_free)
     return n;
 }
 
-/* Pages of the object layer: counts of spans, span pages, large objects,
- * large pages, cached (empty) spans and their pages of r are added to
- * cnt[0..5]; spans with a free object per class to per_class[]. */
-static int check_region_objects(const ph_heap *h, const struct ph_region *r, size_t cnt[6],
-                                size_t *per_class)
-{
-    size_t page = 0, c;
-
-    for (c = 0; c < r->nchunks; c++)
-        if ((r->obj[c] & ~r->alloc[c]) != 0)
-            return PH_CHECK_OBJECTS;
-    while (page < r->npages) {
-        uint8_t code = r->pmap[page];
-        size_t n = 1, i;
-        bool obj = (r->obj[page >> PH_CHUNK_LOG2] >> (page & (PH_CHUNK_PAGES - 1))) & 1;
-
-        if (code == PH_PM_NONE) {
-            if (obj)
-                return PH_CHECK_OBJECTS;
-            page++;
-            continue;
-        }
-        if (code == PH_PM_SPAN) {
-            const struct ph_span *s = (const struct ph_span *)ph_page_addr(h, r, page);
-            const ph_class_info_ *ci;
-            size_t used = 0, w;
-            if (s->magic != PH_SPAN_MAGIC || s->cls >= PH_NCLASSES)
-                return PH_CHECK_OBJECTS;
-            ci = &h->cls_[s->cls];
-            n = ci->npages;
-            if (ci->nobj == 0 || page + n > r->npages)
-                return PH_CHECK_OBJECTS;
-            for (w = 0; w < ci->nwords; w++)
-                used += popcount_word(s->used[w]);
-            used -= (size_t)ci->nwords * PH_WORD_BITS - ci->nobj; /* padding bits */
-            if ((ci->nobj & (PH_WORD_BITS - 1)) != 0 &&
-                (s->used[ci->nwords - 1] | ph_mask_below(ci->nobj & (PH_WORD_BITS - 1))) != PH_WORD_ONES)
-                return PH_CHECK_OBJECTS;
-            if (used > ci->nobj || s->nfree != ci->nobj - used)
-                return PH_CHECK_OBJECTS;
-            if (used == 0) { /* empty: only as its class's cached span */
-                if (h->cache_[s->cls] != s)
-                    return PH_CHECK_OBJECTS;
-                cnt[4]++;
-                cnt[5] += n;
-            } else if (s->nfree != 0) {
-                per_class[s->cls]++;
-            }
-            cnt[0]++;
-            cnt[1] += n;
-        } else if (code == PH_PM_LARGE) {
-            while (page + n < r->npages && r->pmap[page + n] == PH_PM_LARGE_MORE)
-                n++;
-            cnt[2]++;
-            cnt[3] += n;
-        } else {
-            return PH_CHECK_OBJECTS; /* a page of a span or run with no head */
-        }
-        for (i = 1; i < n; i++)
-            if (r->pmap[page + i] != (code == PH_PM_SPAN ? PH_PM_SPAN + i : PH_PM_LARGE_MORE))
-                return PH_CHECK_OBJECTS;
-        if (!ph_bits_set(r->obj, page, n) || !ph_bits_set(r->alloc, page, n))
-            return PH_CHECK_OBJECTS;
-        page += n;
-    }
-    return PH_OK;
-}
-
-/* The class table: what ph_object_init computes for this page size and
- * span cap. */
-static int check_classes(const ph_heap *h)
-{
-    unsigned c;
-
-    for (c = 0; c < PH_NCLASSES; c++) {
-        const ph_class_info_ *ci = &h->cls_[c];
-        size_t nobj, off, nw, k = ph_span_layout(c, h->page_shift_, h->span_cap_, &nobj, &off, &nw);
-        if (ci->size != ph_class_size(c) || ci->recip != (uint32_t)(0xFFFFFFFFu / ci->size) + 1u ||
-            ci->nobj != nobj || ci->first_off != off || ci->npages != k || ci->nwords != nw ||
-            ci->limit != nobj * ci->size)
-            return PH_CHECK_OBJECTS;
-    }
-    return PH_OK;
-}
-
-/* Each class list: spans of that class with a free object, links both
- * ways, as many as the page maps hold.  The cache: as many entries as
- * cached_spans_ (each one an empty span the page maps hold, see
- * check_region_objects). */
-static int check_class_lists(const ph_heap *h, const size_t *per_class)
-{
-    unsigned c;
-    size_t cached = 0;
-
-    for (c = 0; c < PH_NCLASSES; c++)
-        cached += h->cache_[c] != NULL;
-    if (cached != h->cached_spans_ || h->cached_pages_ > (h->pages_total_ >> PH_CACHE_SHIFT))
-        return PH_CHECK_OBJECTS;
-
-    for (c = 0; c < PH_NCLASSES; c++) {
-        const struct ph_span *s = h->avail_[c], *prev = NULL;
-        size_t n = 0;
-        while (s != NULL) {
-            uint32_t ri = ph_region_of(h, (uintptr_t)s);
-            const struct ph_region *r;
-            size_t page;
-            if (ri == h->nregions_ || n++ >= per_class[c])
-                return PH_CHECK_OBJECTS;
-            r = h->regions_[ri];
-            page = (size_t)(((uintptr_t)s - r->base) >> h->page_shift_);
-            if (((uintptr_t)s & (((uintptr_t)1 << h->page_shift_) - 1)) != 0 ||
-                r->pmap[page] != PH_PM_SPAN || s->cls != c || s->nfree == 0 || s->prev != prev)
-                return PH_CHECK_OBJECTS;
-            prev = s;
-            s = s->next;
-        }
-        if (n != per_class[c])
-            return PH_CHECK_OBJECTS;
-    }
-    return PH_OK;
-}
-
 static int check_locked(const ph_heap *h)
 {
     size_t total = 0, free_pages = 0, meta = 0, released = 0, granules = 0;
-    size_t cnt[6] = { 0, 0, 0, 0, 0, 0 }, per_class[PH_NCLASSES];
     uint32_t i;
     unsigned tail;
     int rc;
-
-    for (i = 0; i < PH_NCLASSES; i++)
-        per_class[i] = 0;
-    rc = check_classes(h);
-    if (rc != PH_OK)
-        return rc;
 
     if (h->nregions_ > PH_MAX_REGIONS || h->hint_region_ > h->nregions_)
         return PH_CHECK_HEAP;
@@ -288,9 +159,6 @@ static int check_locked(const ph_heap *h)
         rc = check_region_tree(r);
         if (rc != PH_OK)
             return rc;
-        rc = check_region_objects(h, r, cnt, per_class);
-        if (rc != PH_OK)
-            return rc;
         nfree = count_free(r, &first_free);
         total += r->npages;
         free_pages += nfree;
@@ -304,12 +172,7 @@ static int check_locked(const ph_heap *h)
         return PH_CHECK_COUNTS;
     if (released != h->pages_released_ || granules != h->granules_released_)
         return PH_CHECK_RELEASED;
-    if (cnt[0] != h->small_spans_ || cnt[1] != h->small_span_pages_ ||
-        cnt[2] != h->large_objects_ || cnt[3] != h->large_pages_ ||
-        cnt[4] != h->cached_spans_ || cnt[5] != h->cached_pages_)
-        return PH_CHECK_OBJECTS;
-    rc = check_class_lists(h, per_class);
-    return rc;
+    return ph_object_check(h);
 }
 
 int ph_check(ph_heap *h)

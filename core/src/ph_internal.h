@@ -84,39 +84,61 @@ struct ph_region {
     ph_sum *tree;          /* 2 * leaves nodes                             */
     /* The object layer's view (ph_object.c). */
     ph_word_t *obj;        /* nchunks words, 1 = page held by an object
-                              (span or large run): ph_page_free refuses it */
+                              (fit arena or large run): ph_page_free
+                              refuses it                                   */
     uint8_t *pmap;         /* npages bytes, PH_PM_* per page               */
+    uint8_t *fanc;         /* one anchor byte per block of 2^anc_shift
+                              bytes (PH_ANC_*); the page map itself when a
+                              block is a page                              */
 };
 
-/* Page map codes: what a page holds for the object layer.  A small span's
- * pages hold PH_PM_SPAN + their distance from the span's first page (a span
- * has at most PH_SPAN_MAX_PAGES = 16 pages), so a pointer's span header is
- * found without a search; a large object is one PH_PM_LARGE page followed by
- * PH_PM_LARGE_MORE pages.  Pages of ph_page_alloc and free pages are 0. */
+/* Page map codes: what a page holds for the object layer.  A large object
+ * is one PH_PM_LARGE page followed by PH_PM_LARGE_MORE pages; pages of
+ * ph_page_alloc and free pages are PH_PM_NONE.  A page of a fit arena has
+ * bit 7 set: when anchor blocks are pages (pages of at most
+ * PH_ANC_MAX_BLOCK bytes) its code is its anchor byte, else PH_PM_FIT and
+ * the anchors live in their own array. */
 enum {
     PH_PM_NONE = 0,
-    PH_PM_SPAN = 0x10,       /* .. 0x1F */
     PH_PM_LARGE = 0x20,
-    PH_PM_LARGE_MORE = 0x21
+    PH_PM_LARGE_MORE = 0x21,
+    PH_PM_FIT = 0x80
 };
-#define PH_PM_IS_SPAN(code) (((code) & 0xF0u) == PH_PM_SPAN)
+#define PH_PM_IS_FIT(code) (((code) & 0x80u) != 0)
 
-/* Header at the start of a small span; the objects follow at the class's
- * first_off (the class's numbers live in ph_heap.cls_, not here, so the
- * header is 16 bytes on a 32-bit core with up to 32 objects).  One bit per
- * object in used[] (1 = allocated; the bits past nobj are set so a scan
- * never picks them).  Spans with a free object are on their class's list
- * (ph_heap.avail_), doubly linked so a span that empties leaves it in
- * O(1). */
-struct ph_span {
-    struct ph_span *next, *prev;
-    uint16_t nfree;        /* free objects, 1 .. nobj - 1 while listed     */
-    uint8_t cls;
-    uint8_t magic;         /* PH_SPAN_MAGIC                               */
-    ph_word_t used[];
+/* Anchor bytes.  The object layer's chunks tile each fit arena; the anchor
+ * of a block (a page, or 64 * PH_ALIGN bytes of a larger page) names the
+ * first chunk that starts in it (its user address, in PH_ALIGN units from
+ * the block's start), or PH_ANC_NONE when a chunk that started earlier
+ * covers the whole block.  A free walks from the anchor of its pointer's
+ * block over the chunk headers to the pointer: only a pointer the walk
+ * lands on exactly is a chunk, so a bad pointer is refused without a
+ * bitmap of object starts.  Bytes outside fit arenas have bit 7 clear. */
+#define PH_ANC_FIT 0x80u
+#define PH_ANC_NONE 0xFFu
+#define PH_ANC_MAX_BLOCK (64u * PH_ALIGN)
+
+/* Chunks.  A chunk of S bytes (a multiple of PH_ALIGN, at least
+ * PH_FIT_MIN) whose user address is u spans [u - PH_FIT_HDR, u - PH_FIT_HDR
+ * + S); its header word at u - PH_FIT_HDR holds S and the flags; the next
+ * chunk's user address is u + S.  A free chunk holds its list links at u
+ * and its size again in its last word (the footer, at u + S - 2 *
+ * PH_FIT_HDR), so the chunk after it finds it.  An arena (a run of pages)
+ * starts with PH_ALIGN - PH_FIT_HDR bytes of padding, its first chunk at
+ * user address start + PH_ALIGN (flag FIRST), and ends with a fence: a
+ * header of size 0, in use, in its last PH_FIT_HDR bytes. */
+#define PH_FIT_HDR sizeof(size_t)
+#define PH_FIT_MIN (2u * PH_ALIGN)
+#define PH_FIT_CINUSE ((size_t)1) /* this chunk is in use          */
+#define PH_FIT_PINUSE ((size_t)2) /* the chunk before it is in use */
+#define PH_FIT_FIRST ((size_t)4)  /* the first chunk of its arena  */
+#define PH_FIT_FLAGS ((size_t)7)
+/* Largest chunk size of an exact list. */
+#define PH_FIT_EXACT_MAX (PH_FIT_MIN + (PH_FIT_EXACT - 1u) * PH_ALIGN)
+
+struct ph_fit_chunk {
+    struct ph_fit_chunk *next, *prev; /* prev NULL: the list's head */
 };
-
-#define PH_SPAN_MAGIC 0x5Au
 
 static inline ph_sum ph_node(const struct ph_region *r, size_t v)
 {
@@ -309,8 +331,16 @@ static inline void ph_scav_note_free(struct ph_region *r, size_t first, size_t n
  * out of line only at -Os; optimising for speed, ph_page.c inlines their
  * bodies from ph_tree.h. */
 
-/* Bytes of metadata for a region of npages usable pages. */
-size_t ph_region_meta_bytes(size_t npages);
+/* Bytes of metadata for a region of npages usable pages of 2^page_shift
+ * bytes. */
+size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift);
+
+/* log2 of the anchor block for pages of 2^page_shift bytes. */
+static inline uint32_t ph_anc_shift(uint32_t page_shift)
+{
+    uint32_t max = PH_ALIGN == 8 ? 9u : 10u; /* log2(PH_ANC_MAX_BLOCK) */
+    return page_shift < max ? page_shift : max;
+}
 
 /* Rebuilds every summary of r from its bitmap.  O(nodes). */
 void ph_region_rebuild(struct ph_region *r);
@@ -365,24 +395,15 @@ static inline uint32_t ph_region_of(const ph_heap *h, uintptr_t a)
 
 /* ---- objects: ph_object.c ---- */
 
-/* Pages and objects of a span of class c for pages of 2^page_shift bytes:
- * the fewest pages of at most cap bytes that waste at most 1/16 of the
- * span, else the fewest (up to PH_SPAN_MAX_PAGES) that waste at most 1/8,
- * else the least waste; *first_off gets object 0's offset, *nwords the
- * bitmap words. */
-size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t cap, size_t *nobj,
-                      size_t *first_off, size_t *nwords);
-
-/* The span cap for h's current pages: 1/16 of the heap, at most
- * PH_SPAN_CAP (PH_SPAN_CAP while the heap has no page). */
-size_t ph_span_cap(const ph_heap *h);
-
-/* Sets up h's class table and lists for its page size (from ph_init). */
+/* Sets up h's object layer (from ph_init). */
 void ph_object_init(ph_heap *h);
 
-/* Gives every cached empty span back to the page allocator (the lock is
- * held; the cache holds at least one span). */
+/* Gives the cached empty arena back to the page allocator (the lock is
+ * held; the cache holds one). */
 void ph_object_cache_give_all(ph_heap *h);
+
+/* The object layer's invariants over every region (from ph_check). */
+int ph_object_check(const ph_heap *h);
 
 /* ph_object_cache_give_all when the cache holds a span: an empty cache
  * costs its callers (every ph_scavenge and ph_idle) one test, no call. */
@@ -391,8 +412,5 @@ static inline void ph_object_cache_flush(ph_heap *h)
     if (h->cached_spans_ != 0)
         ph_object_cache_give_all(h);
 }
-
-/* Bytes of the header of a span with nwords bitmap words. */
-#define PH_SPAN_HDR(nwords) (sizeof(struct ph_span) + (nwords) * sizeof(ph_word_t))
 
 #endif /* PH_INTERNAL_H */

@@ -2,215 +2,208 @@
 /*
  * ph_object.c: the malloc family on top of the page allocator.
  *
- * Size classes.  Requests up to 128 bytes are rounded up to a multiple of
- * PH_ALIGN (8 bytes on 32-bit targets, 16 on 64-bit ones); larger ones, up
- * to PH_SMALL_MAX, to one of 8 classes per doubling: (128, 256] in steps of
- * 16, (256, 512] in steps of 32, and so on.  The worst internal waste of a
- * class is therefore (step - 1) / class size: 7 bytes in 8 (87%, the
- * unavoidable case of a 1-byte request) below 128 bytes, at most
- * PH_ALIGN - 1 bytes; above 128 bytes at most 1/9 of the object (a request
- * one byte over the previous class), 1/16 on average for uniform sizes.
- * `ph_size_class` is arithmetic (a leading-zero count), so there is no
- * table to keep in sync; demo/class_table prints the classes, their worst
- * waste and their span layout for a page size.
+ * Fit arenas.  Requests up to PH_SMALL_MAX bytes are served from arenas:
+ * runs of pages taken from the page allocator (PH_FIT_ARENA bytes, at most
+ * 1/16 of the heap, at least what the request needs) and carved into
+ * chunks with boundary tags (ph_internal.h): a one-word header before
+ * every chunk (its size, whether it and the chunk before it are in use),
+ * and in a free chunk only, its list links and a footer with its size, so
+ * a free joins its free neighbours at once in O(1).  A request is rounded
+ * up to a chunk of PH_ALIGN multiples with room for the header (at least
+ * PH_FIT_MIN bytes): the waste per object is its header and the rounding,
+ * about PH_ALIGN bytes on average.
  *
- * Spans.  A class takes spans of 1..PH_SPAN_MAX_PAGES pages from the page
- * allocator and carves them into equal objects after a small header (struct
- * ph_span: list links, free count, class, one bit per object; the class's
- * numbers live in ph_heap.cls_).  Per class, the span is the fewest pages
- * of at most PH_SPAN_CAP bytes (4 KiB), and at most 1/16 of the heap, whose
- * tail and header waste is at most 1/16 of the span; failing that, the
- * fewest pages (up to PH_SPAN_MAX_PAGES) that waste at most 1/8, or else
- * the page count with the least waste.  (With 1/8 alone, classes of
- * 256-byte pages wasted up to 12.5% and several held one or two objects a
- * span, so each of their mallocs was a page allocation; bench/target shows
- * what the 1/16 step buys.  The heap fraction keeps a heap of a few KiB,
- * such as microbit's, from giving one 448-byte object a 9-page span.)  The
- * layouts are computed again when a region is added while no span exists,
- * so they follow the heap's size.  A class that fits no object in
- * PH_SPAN_MAX_PAGES pages is served as a page run.
- * Per object the overhead is zero bytes: an object's state is its bit.
+ * Free lists.  PH_FIT_EXACT lists hold free chunks of one size each, every
+ * PH_ALIGN bytes from PH_FIT_MIN (16 .. 520 bytes on a 32-bit core); above
+ * them, 4 lists per doubling.  A bitmap (ph_heap.fit_map_) says which
+ * lists hold a chunk.  malloc takes the head of its exact list when there
+ * is one (the common case: one load and a few stores), else the head of
+ * the first non-empty list above it, splitting off the rest when that is
+ * at least PH_FIT_MIN bytes (good fit: the smallest chunks that are big
+ * enough go first), else a new arena.  Lists are LIFO: a chunk freed is
+ * the next one handed out of its size (the bench/fit-sim study measured
+ * this against address-ordered first fit on the small-object trace: 1.096x
+ * against 1.143x of the peak live bytes).
  *
- * Finding a pointer's span in O(1): every region keeps one page-map byte
- * per page (PH_PM_*, ph_internal.h).  ph_free reads the byte of the
- * pointer's page, which holds the distance to the span's first page (the
- * header), and turns the offset into an object index with a multiply by
- * the class's reciprocal; a pointer that is not exactly an object start,
- * or whose bit is clear, is refused, so bad frees change nothing.
+ * Refusing bad frees without a bitmap of object starts: every block of an
+ * arena (a page, or PH_ANC_MAX_BLOCK bytes of a larger page) has an anchor
+ * byte naming the first chunk that starts in it (ph_internal.h).  ph_free
+ * walks from the anchor of the pointer's block over the chunk headers; a
+ * pointer the walk does not land on exactly is no chunk, and a chunk whose
+ * header says free is a double free.  The walk never reads a header it
+ * did not reach from a trusted one, so user data cannot forge a chunk, and
+ * it takes at most PH_ANC_MAX_BLOCK / PH_FIT_MIN = 32 steps (usually none:
+ * most chunks are the first of their block).  The anchors are the page map
+ * itself for pages of up to PH_ANC_MAX_BLOCK bytes: refusing every bad free
+ * costs no metadata beyond the byte a page that large runs need anyway.
  *
- * Spans with a free object sit on their class's list; malloc takes the
- * first free bit of the list head's bitmap.  A span whose last object is
- * freed becomes its class's cached span (at most one a class, the lowest;
- * see pageheap.h), or goes back to the page allocator at once, where the
- * scavenger can release it; ph_scavenge, ph_idle and an allocation that
- * would fail give the cached spans back.
+ * Arenas that empty: an arena whose last chunk is freed becomes the cached
+ * arena (one, the lowest; see pageheap.h) or goes back to the page
+ * allocator at once, where the scavenger can release it; ph_scavenge,
+ * ph_idle and an allocation that would fail give the cached arena back.
  *
- * Large objects (over PH_SMALL_MAX, of a class with no span layout, or
- * small ones when no span of their class fits in the free pages) are page
- * runs: page map PH_PM_LARGE on the first page, PH_PM_LARGE_MORE on the
- * rest; their length is read back from the page map.
+ * Large objects (over PH_SMALL_MAX, or aligned beyond what an arena's
+ * chunks can serve) are page runs: page map PH_PM_LARGE on the first page,
+ * PH_PM_LARGE_MORE on the rest; their length is read back from the page
+ * map.
  */
 #include "ph_internal.h"
 
-#define ONE ((ph_word_t)1)
+#define HDR PH_FIT_HDR
+#define MAPW 32u
+#define ANC_OFF_MASK 0x7Fu
+/* log2 of the first doubling above the exact lists. */
+#define FL0 (PH_ALIGN == 8 ? 9u : 10u)
 
 /* The malloc and free fast paths are inlined at every optimisation level,
  * -Os included (a firmware built for size is the common case, and an
- * out-of-line call per step costs about a third of a free there); the rest
- * follows PH_HOT_INLINE, which leaves -Os to the compiler. */
+ * out-of-line call per step costs a good part of a free there). */
 #if defined(__GNUC__) || defined(__clang__)
 #define PH_FAST_INLINE static inline __attribute__((always_inline))
+#define PH_COLD static __attribute__((noinline))
 #else
 #define PH_FAST_INLINE static inline
-#endif
-/* Their slow-path callers get one out-of-line copy at -Os instead. */
-#if defined(__OPTIMIZE_SIZE__)
-#define PH_SIZE_NOINLINE static __attribute__((noinline))
-#else
-#define PH_SIZE_NOINLINE static
+#define PH_COLD static
 #endif
 
-/* ---- size classes ------------------------------------------------------ */
+typedef struct ph_fit_chunk fchunk;
 
-static uint32_t floor_log2(size_t x) /* x >= 1, x < 2^32 */
+/* ---- chunks ------------------------------------------------------------ */
+
+static inline size_t *hdr_of(uintptr_t u)
 {
-    return (uint32_t)(PH_WORD_BITS - 1) - ph_clz((ph_word_t)x);
+    return (size_t *)(u - HDR);
 }
 
-PH_FAST_INLINE unsigned size_class(size_t size)
+static inline size_t csize(size_t hd)
 {
-    uint32_t b;
-
-    if (size <= 128)
-        return size == 0 ? 0u : (unsigned)((size - 1) / PH_ALIGN);
-    if (size > PH_SMALL_MAX)
-        return PH_NCLASSES;
-    b = floor_log2(size - 1); /* 7 .. log2(PH_SMALL_MAX) - 1 */
-    return PH_CLASS_LINEAR + (b - 7) * 8 + (unsigned)(((size - 1) >> (b - 3)) & 7);
+    return hd & ~PH_FIT_FLAGS;
 }
 
-unsigned ph_size_class(size_t size)
+static inline void set_foot(uintptr_t u, size_t s)
 {
-    return size_class(size);
+    *(size_t *)(u + s - 2 * HDR) = s;
 }
 
-size_t ph_class_size(unsigned c)
+/* Chunk bytes for a request of size bytes (size <= PH_SMALL_MAX). */
+static inline size_t chunk_for(size_t size)
 {
-    uint32_t b;
-
-    if (c < PH_CLASS_LINEAR)
-        return (c + 1) * PH_ALIGN;
-    if (c >= PH_NCLASSES)
-        return 0;
-    c -= PH_CLASS_LINEAR;
-    b = 7 + c / 8;
-    return ((size_t)1 << b) + ((size_t)(c % 8 + 1) << (b - 3));
+    size_t s = (size + HDR + PH_ALIGN - 1) & ~(size_t)(PH_ALIGN - 1);
+    return s < PH_FIT_MIN ? PH_FIT_MIN : s;
 }
 
-/* Objects of `size` bytes (aligned to oa) in a span of `bytes`: their
- * count in *n (0: none fits), object 0's offset in *off, the bitmap words
- * in *w; returns the bytes wasted (header, padding and tail). */
-static size_t span_fit(size_t size, size_t oa, size_t bytes, size_t *n, size_t *off, size_t *w)
+static inline unsigned floor_log2(size_t x) /* x >= 1 */
 {
-    *n = *off = *w = 0;
-    if (bytes <= sizeof(struct ph_span))
-        return bytes;
-    *n = (bytes - sizeof(struct ph_span)) / size;
-    if (*n > PH_SPAN_MAX_OBJECTS)
-        *n = PH_SPAN_MAX_OBJECTS;
-    *w = (*n + PH_WORD_BITS - 1) / PH_WORD_BITS;
-    *off = ph_align_up(PH_SPAN_HDR(*w), oa);
-    if (*off >= bytes)
-        *n = 0;
-    else if (*off + *n * size > bytes)
-        *n = (bytes - *off) / size; /* fewer objects: the bitmap still fits */
-    return bytes - *n * size;
+    return (unsigned)(PH_WORD_BITS - 1) - ph_clz((ph_word_t)x);
 }
 
-size_t ph_span_layout(unsigned c, uint32_t page_shift, size_t cap, size_t *nobj,
-                      size_t *first_off, size_t *nwords)
+/* The list of a free chunk of s bytes (s >= PH_FIT_MIN, a multiple of
+ * PH_ALIGN): exact up to PH_FIT_EXACT_MAX, then [2^f + k 2^(f-2), ...). */
+static inline unsigned list_of(size_t s)
 {
-    size_t size = ph_class_size(c), oa = size & (0 - size), k, best = 0;
-    size_t best_waste = 1, best_bytes = 0; /* ratio best_waste / best_bytes */
-    size_t n, off, w, waste, bytes;
-    bool eighth = false; /* best wastes at most 1/8: only a 1/16 span beats it */
+    unsigned fl;
 
-    if (oa > 64)
-        oa = 64; /* objects aligned to their size's power of two, up to 64 */
-    *nobj = *first_off = *nwords = 0;
-    for (k = 1; k <= PH_SPAN_MAX_PAGES; k++) {
-        bytes = k << page_shift;
-        if (eighth && bytes > cap)
-            break;
-        waste = span_fit(size, oa, bytes, &n, &off, &w);
-        if (n == 0)
-            continue;
-        if ((bytes <= cap && waste * 16 <= bytes) ||
-            (!eighth && (best == 0 || waste * best_bytes < best_waste * bytes))) {
-            best = k;
-            best_waste = waste;
-            best_bytes = bytes;
-            *nobj = n;
-            *first_off = off;
-            *nwords = w;
-            if (bytes <= cap && waste * 16 <= bytes)
-                break;
-            eighth = waste * 8 <= bytes;
-        }
+    if (s <= PH_FIT_EXACT_MAX)
+        return (unsigned)((s - PH_FIT_MIN) / PH_ALIGN);
+    fl = floor_log2(s);
+    if (fl >= FL0 + (PH_FIT_LISTS - PH_FIT_EXACT) / 4u) /* (a PH_FIT_ARENA of 128 KiB or more) */
+        return PH_FIT_LISTS - 1u;
+    return PH_FIT_EXACT + (fl - FL0) * 4u + (unsigned)((s >> (fl - 2)) & 3u);
+}
+
+static inline void map_set(ph_heap *h, unsigned i)
+{
+    h->fit_map_[i / MAPW] |= (uint32_t)1 << (i % MAPW);
+}
+
+static inline void map_clear(ph_heap *h, unsigned i)
+{
+    h->fit_map_[i / MAPW] &= ~((uint32_t)1 << (i % MAPW));
+}
+
+/* The first non-empty list from i on, PH_FIT_LISTS when there is none. */
+static unsigned map_find(const ph_heap *h, unsigned i)
+{
+    unsigned w = i / MAPW;
+    uint32_t m;
+
+    if (i >= PH_FIT_LISTS)
+        return PH_FIT_LISTS;
+    m = h->fit_map_[w] & ~(((uint32_t)1 << (i % MAPW)) - 1);
+    while (m == 0) {
+        if (++w == PH_FIT_MAP_WORDS)
+            return PH_FIT_LISTS;
+        m = h->fit_map_[w];
     }
-    return best;
+    return w * MAPW + ph_ctz((ph_word_t)m);
 }
 
-size_t ph_span_cap(const ph_heap *h)
+PH_FAST_INLINE void list_push(ph_heap *h, uintptr_t u, size_t s)
 {
-    size_t cap = (h->pages_total_ << h->page_shift_) / 16;
-    return h->pages_total_ == 0 || cap > PH_SPAN_CAP ? PH_SPAN_CAP : cap;
+    unsigned i = s <= PH_FIT_EXACT_MAX ? (unsigned)((s - PH_FIT_MIN) / PH_ALIGN) : list_of(s);
+    fchunk *c = (fchunk *)u, *head = h->fit_free_[i];
+
+    c->next = head;
+    c->prev = NULL;
+    if (head != NULL)
+        head->prev = c;
+    else
+        map_set(h, i);
+    h->fit_free_[i] = c;
 }
 
-void ph_object_init(ph_heap *h)
+PH_FAST_INLINE void list_unlink(ph_heap *h, uintptr_t u, size_t s)
 {
-    unsigned c;
+    fchunk *c = (fchunk *)u;
 
-    for (c = 0; c < PH_NCLASSES; c++) {
-        size_t nobj, off, nw;
-        size_t k = ph_span_layout(c, h->page_shift_, h->span_cap_, &nobj, &off, &nw);
-        uint32_t size = (uint32_t)ph_class_size(c);
-        h->avail_[c] = NULL;
-        h->cache_[c] = NULL;
-        h->cls_[c].recip = (uint32_t)(0xFFFFFFFFu / size) + 1u;
-        h->cls_[c].size = size;
-        h->cls_[c].limit = (uint32_t)(nobj * size);
-        h->cls_[c].nobj = (uint16_t)nobj;
-        h->cls_[c].first_off = (uint16_t)off;
-        h->cls_[c].npages = (uint8_t)k;
-        h->cls_[c].nwords = (uint8_t)nw;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        unsigned i = list_of(s);
+        h->fit_free_[i] = c->next;
+        if (c->next == NULL)
+            map_clear(h, i);
     }
+    if (c->next != NULL)
+        c->next->prev = c->prev;
 }
 
-size_t ph_class_span_pages(const ph_heap *h, unsigned c)
+/* ---- anchors ------------------------------------------------------------ */
+
+static inline uint8_t anc_code(const ph_heap *h, uintptr_t u)
 {
-    return ph_heap_ok(h) && c < PH_NCLASSES ? h->cls_[c].npages : 0;
+    return (uint8_t)(PH_ANC_FIT | ((u & (((uintptr_t)1 << h->anc_shift_) - 1)) / PH_ALIGN));
 }
 
-size_t ph_class_span_objects(const ph_heap *h, unsigned c)
+static inline uint8_t *anc_at(const ph_heap *h, const struct ph_region *r, uintptr_t u)
 {
-    return ph_heap_ok(h) && c < PH_NCLASSES ? h->cls_[c].nobj : 0;
+    return &r->fanc[(u - r->base) >> h->anc_shift_];
 }
 
-/* ---- helpers ----------------------------------------------------------- */
-
-/* Page map of pages [first, first + n): a span's (codes PH_PM_SPAN + the
- * distance to its first page), a large object's, or none; and the object
- * bitmap with it. */
-static void set_pmap(struct ph_region *r, size_t first, size_t n, uint8_t head)
+static inline bool same_block(const ph_heap *h, uintptr_t a, uintptr_t b)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        r->pmap[first + i] = head == PH_PM_SPAN ? (uint8_t)(PH_PM_SPAN + i)
-                             : head == PH_PM_LARGE && i != 0 ? (uint8_t)PH_PM_LARGE_MORE
-                                                             : head;
-    ph_bits_fill(r->obj, first, n, head != PH_PM_NONE);
+    return ((a ^ b) >> h->anc_shift_) == 0;
 }
+
+/* A chunk starts at x, after the one at u: x is the first start of its
+ * block unless u is in the same block. */
+static inline void anc_add(const ph_heap *h, const struct ph_region *r, uintptr_t u, uintptr_t x)
+{
+    if (!same_block(h, u, x))
+        *anc_at(h, r, x) = anc_code(h, x);
+}
+
+/* The start x was joined into the chunk at u, now followed by the chunk
+ * at n: x's block's first start is n if n is in it, else none (the chunk
+ * at u covers the block up to there). */
+static inline void anc_drop(const ph_heap *h, const struct ph_region *r, uintptr_t u, uintptr_t x,
+                            uintptr_t n)
+{
+    if (!same_block(h, u, x))
+        *anc_at(h, r, x) = same_block(h, x, n) ? anc_code(h, n) : (uint8_t)PH_ANC_NONE;
+}
+
+/* ---- statistics and faults ---------------------------------------------- */
 
 /* Counts a refused call, drops the lock and reports it (outside the lock,
  * so the hook may call back into the heap). */
@@ -239,108 +232,6 @@ static void copy_words(void *dst, const void *src, size_t n)
         d[i] = s[i];
 }
 
-/* ---- small objects ------------------------------------------------------ */
-
-static void unlink_span(ph_heap *h, struct ph_span *s)
-{
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        h->avail_[s->cls] = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-}
-
-/* A fresh span of class c, on its class list (which was empty), or NULL. */
-static struct ph_span *span_new(ph_heap *h, unsigned c)
-{
-    const ph_class_info_ *ci = &h->cls_[c];
-    uint32_t ri;
-    size_t first, i;
-    uintptr_t a = ph_pages_take(h, ci->npages, &ri, &first);
-    struct ph_span *s = (struct ph_span *)a;
-
-    if (a == 0)
-        return NULL;
-    set_pmap(h->regions_[ri], first, ci->npages, PH_PM_SPAN);
-    s->next = s->prev = NULL;
-    s->nfree = ci->nobj;
-    s->cls = (uint8_t)c;
-    s->magic = PH_SPAN_MAGIC;
-    for (i = 0; i < ci->nwords; i++)
-        s->used[i] = 0;
-    if ((ci->nobj & (PH_WORD_BITS - 1)) != 0) /* bits past the last object */
-        s->used[ci->nwords - 1] = ~ph_mask_below(ci->nobj & (PH_WORD_BITS - 1));
-    h->avail_[c] = s;
-    h->small_spans_++;
-    h->small_span_pages_ += ci->npages;
-    return s;
-}
-
-/* An object from span s of class c, which has a free one. */
-PH_FAST_INLINE void *span_take(ph_heap *h, struct ph_span *s, unsigned c)
-{
-    ph_word_t *w;
-    unsigned bit;
-
-    for (w = s->used; *w == PH_WORD_ONES; w++)
-        ; /* ends: nfree > 0 and the bits past nobj are set */
-    bit = ph_ctz(~*w);
-    *w |= ONE << bit;
-    if (--s->nfree == 0) {
-        h->avail_[c] = s->next;
-        if (s->next != NULL)
-            s->next->prev = NULL;
-        s->next = NULL;
-    }
-    return (char *)s + h->cls_[c].first_off +
-           (((size_t)(w - s->used) << PH_WORD_LOG2) + bit) * h->cls_[c].size;
-}
-
-/* span_take for the slow paths: one copy at -Os. */
-PH_SIZE_NOINLINE void *span_take_slow(ph_heap *h, struct ph_span *s, unsigned c)
-{
-    return span_take(h, s, c);
-}
-
-/* Class c's cached empty span, out of the cache; NULL when it has none. */
-static struct ph_span *cache_remove(ph_heap *h, unsigned c)
-{
-    struct ph_span *s = h->cache_[c];
-
-    if (s != NULL) {
-        h->cache_[c] = NULL;
-        h->cached_spans_--;
-        h->cached_pages_ -= h->cls_[c].npages;
-    }
-    return s;
-}
-
-/* Class c's cached empty span onto its class list (which is empty); NULL
- * when it has none.  Its header and bitmap are as span_new left them: an
- * empty span's bits are clear. */
-static struct ph_span *cache_take(ph_heap *h, unsigned c)
-{
-    struct ph_span *s = cache_remove(h, c);
-
-    if (s != NULL) {
-        s->next = s->prev = NULL;
-        h->avail_[c] = s;
-    }
-    return s;
-}
-
-static void *small_alloc(ph_heap *h, unsigned c)
-{
-    struct ph_span *s = h->avail_[c];
-
-    if (s == NULL && (s = cache_take(h, c)) == NULL && (s = span_new(h, c)) == NULL)
-        return NULL;
-    return span_take_slow(h, s, c);
-}
-
-/* ---- large objects ----------------------------------------------------- */
-
 /* Pages for n bytes (at least one), 0 when n is too large. */
 static size_t pages_for(const ph_heap *h, size_t n)
 {
@@ -350,11 +241,245 @@ static size_t pages_for(const ph_heap *h, size_t n)
     return n == 0 ? 1 : (n + page - 1) >> h->page_shift_;
 }
 
-static void large_mark(ph_heap *h, uint32_t ri, size_t first, size_t n)
+/* ---- arenas --------------------------------------------------------------- */
+
+/* Page map and anchors of pages [first, first + n) of r: a fresh arena's
+ * (fit, no chunk start yet), or none. */
+static void mark_arena(const ph_heap *h, struct ph_region *r, size_t first, size_t n, bool fit)
 {
-    set_pmap(h->regions_[ri], first, n, PH_PM_LARGE);
-    h->large_objects_++;
-    h->large_pages_ += n;
+    uint32_t k = h->page_shift_ - h->anc_shift_;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        r->pmap[first + i] = fit ? (uint8_t)PH_PM_FIT : (uint8_t)PH_PM_NONE;
+    if (k != 0 || fit) /* (anchors in the page map: already none) */
+        for (i = first << k; i < (first + n) << k; i++)
+            r->fanc[i] = fit ? (uint8_t)PH_ANC_NONE : 0u;
+    ph_bits_fill(r->obj, first, n, fit);
+}
+
+void ph_object_init(ph_heap *h)
+{
+    unsigned i;
+
+    h->anc_shift_ = ph_anc_shift(h->page_shift_);
+    h->anc_mask_ = ((uintptr_t)1 << h->anc_shift_) - 1;
+    h->fit_cache_ = 0;
+    h->cached_spans_ = 0;
+    h->cached_pages_ = 0;
+    for (i = 0; i < PH_FIT_MAP_WORDS; i++)
+        h->fit_map_[i] = 0;
+    for (i = 0; i < PH_FIT_LISTS; i++)
+        h->fit_free_[i] = NULL;
+}
+
+/* The empty arena at a (whose single free chunk is on no list) back to the
+ * page allocator. */
+static void arena_give(ph_heap *h, uintptr_t a)
+{
+    uint32_t ri = ph_region_of(h, a);
+    struct ph_region *r = h->regions_[ri];
+    size_t n = (csize(*hdr_of(a + PH_ALIGN)) + PH_ALIGN) >> h->page_shift_;
+    size_t first = (size_t)((a - r->base) >> h->page_shift_);
+
+    mark_arena(h, r, first, n, false);
+    h->small_spans_--;
+    h->small_span_pages_ -= n;
+    ph_pages_give(h, ri, first, n);
+}
+
+void ph_object_cache_give_all(ph_heap *h)
+{
+    uintptr_t a = h->fit_cache_;
+
+    if (a == 0)
+        return;
+    h->fit_cache_ = 0;
+    h->cached_spans_ = 0;
+    h->cached_pages_ = 0;
+    arena_give(h, a);
+}
+
+/* A free chunk of at least cs bytes in a new arena (or the cached one),
+ * on no list; 0 when the pages are not there. */
+static uintptr_t arena_new(ph_heap *h, size_t cs)
+{
+    size_t need = pages_for(h, cs + PH_ALIGN), n, first, bytes;
+    uintptr_t a;
+    uint32_t ri;
+    struct ph_region *r;
+
+    if (need == 0)
+        return 0;
+    if (h->fit_cache_ != 0) {
+        a = h->fit_cache_;
+        if (csize(*hdr_of(a + PH_ALIGN)) >= cs) {
+            h->fit_cache_ = 0;
+            h->cached_spans_ = 0;
+            h->cached_pages_ = 0;
+            return a + PH_ALIGN;
+        }
+        ph_object_cache_give_all(h);
+    }
+    bytes = (h->pages_total_ << h->page_shift_) / 16;
+    if (bytes > PH_FIT_ARENA)
+        bytes = PH_FIT_ARENA;
+    n = bytes >> h->page_shift_;
+    if (n < need)
+        n = need;
+    a = ph_pages_take(h, n, &ri, &first);
+    if (a == 0 && n > need)
+        a = ph_pages_take(h, n = need, &ri, &first);
+    if (a == 0)
+        return 0;
+    r = h->regions_[ri];
+    mark_arena(h, r, first, n, true);
+    bytes = (n << h->page_shift_) - PH_ALIGN;
+    *anc_at(h, r, a + PH_ALIGN) = anc_code(h, a + PH_ALIGN);
+    *hdr_of(a + PH_ALIGN) = bytes | PH_FIT_FIRST;
+    set_foot(a + PH_ALIGN, bytes);
+    *hdr_of(a + PH_ALIGN + bytes) = PH_FIT_CINUSE; /* the fence */
+    h->small_spans_++;
+    h->small_span_pages_ += n;
+    return a + PH_ALIGN;
+}
+
+/* The arena [a, end) is empty (its one chunk written free, on no list):
+ * it becomes the cached arena when the cache is empty (or holds a higher
+ * one, which goes back instead: the cache, like first fit, keeps to low
+ * addresses), it is within the cache's budget (1 / 2^PH_CACHE_SHIFT of the
+ * heap's pages) and at least 1/8 of the heap's pages are free (a heap
+ * under pressure would only give it back at its next failing allocation);
+ * otherwise it goes back to the page allocator. */
+PH_COLD void arena_drop(ph_heap *h, uintptr_t a, uintptr_t end)
+{
+    size_t n = (size_t)((end - a) >> h->page_shift_);
+    uintptr_t old = h->fit_cache_;
+
+    if (n > (h->pages_total_ >> PH_CACHE_SHIFT) || h->pages_free_ < (h->pages_total_ >> 3) ||
+        (old != 0 && old < a)) {
+        arena_give(h, a);
+        return;
+    }
+    h->fit_cache_ = a;
+    h->cached_spans_ = 1;
+    h->cached_pages_ = n;
+    if (old != 0)
+        arena_give(h, old);
+}
+
+/* ---- chunks in and out ------------------------------------------------------ */
+
+/* The free chunk at u (s bytes, on no list) in use for cs <= s bytes;
+ * the rest, when it can be a chunk, split off onto its list (its region
+ * looked up only when it starts a block). */
+PH_FAST_INLINE void *carve(ph_heap *h, uintptr_t u, size_t s, size_t cs)
+{
+    size_t hd = *hdr_of(u);
+
+    if (s - cs >= PH_FIT_MIN) {
+        uintptr_t x = u + cs;
+        *hdr_of(u) = hd - s + cs + PH_FIT_CINUSE; /* its flags kept */
+        *hdr_of(x) = (s - cs) | PH_FIT_PINUSE;
+        set_foot(x, s - cs);
+        if (!same_block(h, u, x))
+            *anc_at(h, h->regions_[ph_region_of(h, x)], x) = anc_code(h, x);
+        list_push(h, x, s - cs);
+    } else {
+        *hdr_of(u) = hd | PH_FIT_CINUSE;
+        *hdr_of(u + s) |= PH_FIT_PINUSE;
+    }
+    return (void *)u;
+}
+
+/* A free chunk of at least cs bytes off its list (the head of the first
+ * list that can hold one), its size in *s; 0 when the lists have none. */
+static uintptr_t fit_take(ph_heap *h, size_t cs, size_t *s)
+{
+    unsigned i = list_of(cs);
+    fchunk *c = h->fit_free_[i];
+
+    if (c == NULL || csize(*hdr_of((uintptr_t)c)) < cs) {
+        i = map_find(h, i + 1);
+        if (i == PH_FIT_LISTS)
+            return 0;
+        c = h->fit_free_[i];
+    }
+    *s = csize(*hdr_of((uintptr_t)c));
+    list_unlink(h, (uintptr_t)c, *s);
+    return (uintptr_t)c;
+}
+
+/* A chunk of cs bytes from the lists or a new arena; NULL when neither
+ * has one. */
+static void *fit_alloc(ph_heap *h, size_t cs)
+{
+    size_t s;
+    uintptr_t u = fit_take(h, cs, &s);
+
+    if (u == 0) {
+        u = arena_new(h, cs);
+        if (u == 0)
+            return NULL;
+        s = csize(*hdr_of(u));
+    }
+    return carve(h, u, s, cs);
+}
+
+/* Frees the chunk in use at u (header hd) of region r: joins its free
+ * neighbours, then onto its list, or, when the arena is empty, to
+ * arena_drop. */
+PH_FAST_INLINE void fit_release_inline(ph_heap *h, const struct ph_region *r, uintptr_t u,
+                                       size_t hd)
+{
+    size_t s = csize(hd), nh;
+    uintptr_t n = u + s;
+
+    nh = *hdr_of(n);
+    if ((nh & PH_FIT_CINUSE) == 0) { /* join the chunk after */
+        uintptr_t y = n;
+        size_t ns = csize(nh);
+        list_unlink(h, y, ns);
+        s += ns;
+        n += ns;
+        nh = *hdr_of(n);
+        anc_drop(h, r, u, y, n);
+    }
+    if ((hd & (PH_FIT_PINUSE | PH_FIT_FIRST)) == 0) { /* join the chunk before */
+        size_t ps = *(size_t *)(u - 2 * HDR);
+        uintptr_t x = u;
+        u -= ps;
+        list_unlink(h, u, ps);
+        s += ps;
+        hd = *hdr_of(u);
+        anc_drop(h, r, u, x, n);
+    }
+    /* u's chunk before is in use, or u is its arena's first */
+    *hdr_of(u) = s | (hd & (PH_FIT_PINUSE | PH_FIT_FIRST));
+    set_foot(u, s);
+    *hdr_of(n) = nh & ~PH_FIT_PINUSE;
+    if ((hd & PH_FIT_FIRST) != 0 && csize(nh) == 0) { /* the whole arena is free */
+        arena_drop(h, u - PH_ALIGN, n);
+        return;
+    }
+    list_push(h, u, s);
+}
+
+/* fit_release_inline, one copy for the slow paths. */
+PH_COLD void fit_release(ph_heap *h, const struct ph_region *r, uintptr_t u, size_t hd)
+{
+    fit_release_inline(h, r, u, hd);
+}
+
+/* ---- large objects ----------------------------------------------------- */
+
+static void set_pmap_large(struct ph_region *r, size_t first, size_t n, bool large)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        r->pmap[first + i] = !large ? (uint8_t)PH_PM_NONE
+                             : i == 0 ? (uint8_t)PH_PM_LARGE : (uint8_t)PH_PM_LARGE_MORE;
+    ph_bits_fill(r->obj, first, n, large);
 }
 
 /* A page run of at least size bytes aligned to align (a power of two).
@@ -381,7 +506,9 @@ static void *large_alloc(ph_heap *h, size_t size, size_t align)
         lead = ((align - (a & (align - 1))) & (align - 1)) >> h->page_shift_;
     }
     a = ph_pages_take_at(h, ri, first + lead, n, extra == 0);
-    large_mark(h, ri, first + lead, n);
+    set_pmap_large(h->regions_[ri], first + lead, n, true);
+    h->large_objects_++;
+    h->large_pages_ += n;
     return (void *)a;
 }
 
@@ -389,40 +516,50 @@ static void *large_alloc(ph_heap *h, size_t size, size_t align)
 
 typedef struct obj_ref {
     uint32_t ri;
-    size_t page;        /* first page of the span or run */
-    struct ph_span *s;  /* NULL for a large object       */
-    size_t idx;         /* object index in s             */
-    size_t npages;      /* pages of a large object       */
+    uintptr_t u;        /* a chunk's user address, 0 for a large object */
+    size_t hd;          /* its header                                    */
+    size_t page;        /* first page of a large object                  */
+    size_t npages;      /* its pages                                     */
 } obj_ref;
 
-/* The live object that starts at a, in the span whose page `page` of r
- * has page-map code `code` (a span code): 0 with the span's first page in
- * *page, the span in *sp and the object's index in *idx; else the fault
- * code.  Shared by ph_free's fast path and obj_find. */
-PH_FAST_INLINE int span_object(const ph_heap *h, const struct ph_region *r, uintptr_t a,
-                               uint8_t code, size_t *page, struct ph_span **sp, size_t *idx)
+/* Where a lies in the fit pages of r: 0 when a chunk starts at a (its
+ * header in *hd); PH_FAULT_DOUBLE_FREE when a is inside a free chunk;
+ * PH_FAULT_BAD_POINTER otherwise.  The walk starts at the anchor of a's
+ * block, or of the nearest block before it that has one (a pointer into a
+ * chunk that started earlier: up to the chunk's size / block size blocks
+ * back, the refusal path only). */
+static int fit_locate(const ph_heap *h, const struct ph_region *r, uintptr_t a, size_t *hd)
 {
-    struct ph_span *s;
-    const ph_class_info_ *ci;
-    size_t off;
+    size_t blk = (size_t)((a - r->base) >> h->anc_shift_);
+    uintptr_t q;
 
-    *page -= code - PH_PM_SPAN;
-    s = (struct ph_span *)ph_page_addr(h, r, *page);
-    ci = &h->cls_[s->cls];
-    off = (size_t)(a - (uintptr_t)s) - ci->first_off; /* wraps for the header */
-    if (off >= ci->limit)
-        return PH_FAULT_BAD_POINTER;
-    *idx = (size_t)(((uint64_t)off * ci->recip) >> 32);
-    if (*idx * ci->size != off)
-        return PH_FAULT_BAD_POINTER;
-    if ((s->used[*idx >> PH_WORD_LOG2] & (ONE << (*idx & (PH_WORD_BITS - 1)))) == 0)
-        return PH_FAULT_DOUBLE_FREE;
-    *sp = s;
-    return 0;
+    for (;;) {
+        uint8_t anc = r->fanc[blk];
+        if ((anc & PH_ANC_FIT) == 0)
+            return PH_FAULT_BAD_POINTER;
+        q = r->base + ((uintptr_t)blk << h->anc_shift_) + (anc & ANC_OFF_MASK) * PH_ALIGN;
+        if (anc != PH_ANC_NONE && q <= a)
+            break;
+        if (blk == 0)
+            return PH_FAULT_BAD_POINTER;
+        blk--;
+    }
+    for (;;) {
+        size_t s = csize(*hdr_of(q));
+        if (s == 0) /* a fence: a is in the next arena's padding */
+            return PH_FAULT_BAD_POINTER;
+        if (a - q < s)
+            break;
+        q += s;
+    }
+    *hd = *hdr_of(q);
+    if (q == a)
+        return 0;
+    return (*hd & PH_FIT_CINUSE) != 0 ? PH_FAULT_BAD_POINTER : PH_FAULT_DOUBLE_FREE;
 }
 
 /* Finds the live object that starts at a: 0, or the fault code. */
-PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
+static int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
 {
     uint32_t ri = ph_region_of(h, a);
     const struct ph_region *r;
@@ -435,9 +572,11 @@ PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
     page = (size_t)((a - r->base) >> h->page_shift_);
     code = r->pmap[page];
     o->ri = ri;
-    if (PH_PM_IS_SPAN(code)) {
-        int fault = span_object(h, r, a, code, &page, &o->s, &o->idx);
-        o->page = page;
+    if (PH_PM_IS_FIT(code)) {
+        int fault = fit_locate(h, r, a, &o->hd);
+        if (fault == 0 && (o->hd & PH_FIT_CINUSE) == 0)
+            fault = PH_FAULT_DOUBLE_FREE;
+        o->u = a;
         return fault;
     }
     if (code == PH_PM_LARGE) {
@@ -446,8 +585,8 @@ PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
             return PH_FAULT_BAD_POINTER;
         while (page + n < r->npages && r->pmap[page + n] == PH_PM_LARGE_MORE)
             n++;
+        o->u = 0;
         o->page = page;
-        o->s = NULL;
         o->npages = n;
         return 0;
     }
@@ -458,148 +597,75 @@ PH_HOT_INLINE int obj_find(const ph_heap *h, uintptr_t a, obj_ref *o)
 
 static size_t obj_size(const ph_heap *h, const obj_ref *o)
 {
-    return o->s != NULL ? h->cls_[o->s->cls].size : o->npages << h->page_shift_;
-}
-
-/* Span s of region ri, first page `page`, empty and on no list: back to
- * the page allocator. */
-static void span_give(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
-{
-    size_t n = h->cls_[s->cls].npages;
-
-    set_pmap(h->regions_[ri], page, n, PH_PM_NONE);
-    h->small_spans_--;
-    h->small_span_pages_ -= n;
-    ph_pages_give(h, ri, page, n);
-}
-
-/* Span s (which holds an address) back to the page allocator, found by its
- * address: for spans that come out of the cache. */
-static void span_give_at(ph_heap *h, struct ph_span *s)
-{
-    uint32_t ri = ph_region_of(h, (uintptr_t)s);
-    const struct ph_region *r = h->regions_[ri];
-
-    span_give(h, s, ri, (size_t)(((uintptr_t)s - r->base) >> h->page_shift_));
-}
-
-void ph_object_cache_give_all(ph_heap *h)
-{
-    unsigned c;
-
-    for (c = 0; c < PH_NCLASSES && h->cached_spans_ != 0; c++) {
-        struct ph_span *s = cache_remove(h, c);
-        if (s != NULL)
-            span_give_at(h, s);
-    }
-}
-
-/* The last object of span s (first page `page` of region ri) was freed:
- * the span becomes its class's cached span if the class has none, the
- * cache stays within its budget (1 / 2^PH_CACHE_SHIFT of the heap's
- * pages) and at least 1/8 of the heap's pages are free (a heap under
- * pressure would only give it back at its next failing allocation, at a
- * cost: on a 64 KiB Cortex-M4 heap whose mallocs often fail, caching
- * anyway made the worst malloc 2,358 instructions instead of 1,544), or
- * if it lies below the class's cached one (which goes back instead: the
- * cache, like first fit, keeps to low addresses and leaves the high ones
- * to the scavenger); otherwise it goes back to the page allocator. */
-static void span_drop(ph_heap *h, struct ph_span *s, uint32_t ri, size_t page)
-{
-    unsigned c = s->cls;
-    struct ph_span *old = h->cache_[c];
-
-    if (s->nfree != 1) /* it was on its class list */
-        unlink_span(h, s);
-    if (old != NULL ? (uintptr_t)old < (uintptr_t)s
-                    : h->cached_pages_ + h->cls_[c].npages > (h->pages_total_ >> PH_CACHE_SHIFT) ||
-                          h->pages_free_ < (h->pages_total_ >> 3)) {
-        span_give(h, s, ri, page);
-        return;
-    }
-    h->cache_[c] = s;
-    if (old != NULL) {
-        span_give_at(h, old);
-    } else {
-        h->cached_spans_++;
-        h->cached_pages_ += h->cls_[c].npages;
-    }
+    return o->u != 0 ? csize(o->hd) - HDR : o->npages << h->page_shift_;
 }
 
 static void large_free(ph_heap *h, const obj_ref *o)
 {
-    set_pmap(h->regions_[o->ri], o->page, o->npages, PH_PM_NONE);
+    set_pmap_large(h->regions_[o->ri], o->page, o->npages, false);
     ph_pages_give(h, o->ri, o->page, o->npages);
     h->large_objects_--;
     h->large_pages_ -= o->npages;
 }
 
-/* Span s was full and has a free object again: back on its class list. */
-PH_FAST_INLINE void span_relist(ph_heap *h, struct ph_span *s)
-{
-    s->prev = NULL;
-    s->next = h->avail_[s->cls];
-    if (s->next != NULL)
-        s->next->prev = s;
-    h->avail_[s->cls] = s;
-}
-
 /* Frees the object o found (the lock is held). */
-PH_HOT_INLINE void obj_release(ph_heap *h, const obj_ref *o)
+static void obj_release(ph_heap *h, const obj_ref *o)
 {
-    struct ph_span *s = o->s;
-
-    if (s == NULL) {
+    if (o->u != 0)
+        fit_release(h, h->regions_[o->ri], o->u, o->hd);
+    else
         large_free(h, o);
-        return;
-    }
-    s->used[o->idx >> PH_WORD_LOG2] &= ~(ONE << (o->idx & (PH_WORD_BITS - 1)));
-    if (++s->nfree == h->cls_[s->cls].nobj) { /* empty: back to the page allocator */
-        span_drop(h, s, o->ri, o->page);
-    } else if (s->nfree == 1) { /* it was full */
-        span_relist(h, s);
-    }
 }
 
 /* ---- the public entry points -------------------------------------------- */
 
-/* The first class from c up to PH_CLASS_BORROW above it with a free
- * object, or c. */
-static unsigned borrow_class(const ph_heap *h, unsigned c)
+/* ph_malloc's work when the exact list is empty, and everyone else's: a
+ * chunk from the lists or a new arena, or a page run.  The lock is held. */
+static void *alloc_slow(ph_heap *h, size_t size)
 {
-    unsigned d;
-    for (d = c; d <= c + PH_CLASS_BORROW && d < PH_NCLASSES; d++)
-        if (h->avail_[d] != NULL)
-            return d;
-    return c;
-}
-
-/* ph_malloc's work when class c (PH_NCLASSES: none) has no span with a
- * free object: borrow, make a span, or take a page run; ph_realloc's for
- * any class (a span of c with a free object comes first).  The lock is
- * held. */
-static void *alloc_slow(ph_heap *h, size_t size, unsigned c)
-{
-    void *p;
-
-    if (c < PH_NCLASSES && h->cls_[c].nobj != 0) {
-        p = small_alloc(h, borrow_class(h, c));
+    if (size <= PH_SMALL_MAX) {
+        void *p = fit_alloc(h, chunk_for(size));
         if (p != NULL)
             return p;
-        /* No room for a whole span (up to 16 pages): on a small or full
-         * heap the request may still fit in a page run of its own. */
+        /* no free chunk and no run for an arena (whose padding and fence
+         * may need a page more): a page run of its own, when there is one */
     }
     return large_alloc(h, size, 1);
 }
 
-/* ph_malloc's work, the lock held: the fast path (the first span of the
- * class list), else alloc_slow. */
+/* ph_malloc's work, the lock held: the head of the request's exact list,
+ * else alloc_slow. */
 PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
 {
-    unsigned c = size_class(size);
-    if (c < PH_NCLASSES && h->avail_[c] != NULL)
-        return span_take(h, h->avail_[c], c);
-    return alloc_slow(h, size, c);
+    if (size <= PH_FIT_EXACT_MAX - HDR) {
+        size_t cs = chunk_for(size);
+        unsigned i = (unsigned)((cs - PH_FIT_MIN) / PH_ALIGN);
+        fchunk *c = h->fit_free_[i];
+        uintptr_t u;
+        size_t s;
+
+        if (c == NULL) { /* the first chunk of the next non-empty list */
+            uint32_t m = h->fit_map_[(i + 1) / MAPW] & (~(uint32_t)0 << ((i + 1) % MAPW));
+            if (m == 0)
+                return alloc_slow(h, size);
+            i = ((i + 1) & ~(MAPW - 1)) + ph_ctz((ph_word_t)m);
+            c = h->fit_free_[i];
+        }
+        u = (uintptr_t)c;
+        h->fit_free_[i] = c->next;
+        if (c->next != NULL)
+            c->next->prev = NULL;
+        else
+            map_clear(h, i);
+        s = csize(*hdr_of(u));
+        if (s == cs) { /* an exact fit */
+            *hdr_of(u) |= PH_FIT_CINUSE;
+            *hdr_of(u + cs) |= PH_FIT_PINUSE;
+            return c;
+        }
+        return carve(h, u, s, cs);
+    }
+    return alloc_slow(h, size);
 }
 
 void *ph_malloc(ph_heap *h, size_t size)
@@ -614,12 +680,10 @@ void *ph_malloc(ph_heap *h, size_t size)
     return p;
 }
 
-/* ph_free of anything but a live small object (or of a bad pointer): the
- * general lookup.  Called with the lock held; drops it.  Never inlined, so
- * that ph_free's fast path keeps few registers (Cortex-M4, exact counter:
- * free mean 82.8 -> 79.1, median 74 -> 70, at the smallest heap that
- * serves the small-object trace). */
-static __attribute__((noinline)) void free_slow(ph_heap *h, void *p)
+/* ph_free of anything but a live chunk its block's walk reaches (or of a
+ * bad pointer): the general lookup.  Called with the lock held; drops it.
+ * Never inlined, so that ph_free's fast path keeps few registers. */
+PH_COLD void free_slow(ph_heap *h, void *p)
 {
     obj_ref o;
     int fault = obj_find(h, (uintptr_t)p, &o);
@@ -632,9 +696,9 @@ static __attribute__((noinline)) void free_slow(ph_heap *h, void *p)
     ph_unlock(h);
 }
 
-/* ph_free's fast path (a live object of a small span that does not empty)
- * in one pass; anything else goes to free_slow, which checks
- * it again from the start. */
+/* ph_free's fast path: the pointer's region, its block's anchor, the walk
+ * to it, its header; anything else goes to free_slow, which checks it
+ * again from the start. */
 void ph_free(ph_heap *h, void *p)
 {
     uintptr_t a = (uintptr_t)p;
@@ -645,24 +709,47 @@ void ph_free(ph_heap *h, void *p)
     ph_lock(h);
     for (i = 0; i < h->nregions_; i++) {
         const struct ph_region *r = h->regions_[i];
-        uintptr_t off = a - r->base;
-        size_t page, idx;
-        struct ph_span *s;
-        ph_word_t *w;
-        uint8_t code;
+        uintptr_t off = a - r->base, q, d;
+        uint8_t anc;
+        size_t hd;
 
         if (off >= r->limit - r->base)
             continue;
-        page = (size_t)(off >> h->page_shift_);
-        code = r->pmap[page];
-        if (!PH_PM_IS_SPAN(code) || span_object(h, r, a, code, &page, &s, &idx) != 0)
+        anc = r->fanc[off >> h->anc_shift_];
+        if ((anc & PH_ANC_FIT) == 0)
             break;
-        if (s->nfree + 1u == h->cls_[s->cls].nobj)
-            break; /* the span empties: free_slow gives it back */
-        w = &s->used[idx >> PH_WORD_LOG2];
-        *w &= ~(ONE << (idx & (PH_WORD_BITS - 1)));
-        if (s->nfree++ == 0) /* it was full */
-            span_relist(h, s);
+        /* bytes from the block's first chunk to a: not a multiple of
+         * PH_ALIGN for a misaligned a, which the walk then never reaches */
+        d = (a & h->anc_mask_) - (anc & ANC_OFF_MASK) * PH_ALIGN;
+        if (d != 0) { /* not the block's first chunk: walk to a */
+            if (d >= PH_ANC_MAX_BLOCK)
+                break; /* before the block's first chunk */
+            q = a - d;
+            while (q < a) {
+                size_t s = csize(*hdr_of(q));
+                if (s == 0)
+                    break;
+                q += s;
+            }
+            if (q != a)
+                break;
+        }
+        hd = *hdr_of(a);
+        if ((hd & (PH_FIT_CINUSE | PH_FIT_PINUSE)) == (PH_FIT_CINUSE | PH_FIT_PINUSE)) {
+            /* in use, the chunk before it too (so not an arena's first) */
+            size_t sz = hd & ~PH_FIT_FLAGS, nh = *hdr_of(a + sz);
+            if ((nh & PH_FIT_CINUSE) != 0) { /* no neighbour to join */
+                *hdr_of(a) = hd - PH_FIT_CINUSE;
+                set_foot(a, sz);
+                *hdr_of(a + sz) = nh - PH_FIT_PINUSE;
+                list_push(h, a, sz);
+                ph_unlock(h);
+                return;
+            }
+        }
+        if ((hd & PH_FIT_CINUSE) == 0)
+            break;
+        fit_release(h, r, a, hd);
         ph_unlock(h);
         return;
     }
@@ -700,27 +787,52 @@ size_t ph_usable_size(ph_heap *h, void *p)
     return n;
 }
 
+/* A chunk for size bytes at an address aligned to align (PH_ALIGN < align
+ * < the page size): a chunk big enough for any placement, the part before
+ * the aligned address split off (at least PH_FIT_MIN bytes, or nothing)
+ * and freed, the rest carved. */
+static void *fit_aligned(ph_heap *h, size_t size, size_t align)
+{
+    size_t cs = chunk_for(size), s, gap;
+    uintptr_t u, a;
+    const struct ph_region *r;
+
+    u = fit_take(h, cs + align + PH_FIT_MIN, &s);
+    if (u == 0) {
+        u = arena_new(h, cs + align + PH_FIT_MIN);
+        if (u == 0)
+            return NULL;
+        s = csize(*hdr_of(u));
+    }
+    a = (u + align - 1) & ~(uintptr_t)(align - 1);
+    if (a != u && a - u < PH_FIT_MIN)
+        a += align;
+    gap = (size_t)(a - u);
+    if (gap != 0) {
+        size_t hd = *hdr_of(u);
+        r = h->regions_[ph_region_of(h, u)];
+        *hdr_of(u) = gap | (hd & (PH_FIT_PINUSE | PH_FIT_FIRST));
+        set_foot(u, gap);
+        list_push(h, u, gap);
+        *hdr_of(a) = s - gap; /* free, the chunk before it free */
+        anc_add(h, r, u, a);
+        s -= gap;
+    }
+    return carve(h, a, s, cs);
+}
+
 void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
 {
     void *p = NULL;
-    unsigned c;
 
     if (align == 0 || (align & (align - 1)) != 0 || !ph_heap_ok(h))
         return NULL;
     if (align <= PH_ALIGN)
         return ph_malloc(h, size);
     ph_lock(h);
-    /* A class whose size is a multiple of align has objects aligned to it
-     * (ph_span_layout aligns object 0 to the size's power of two, up to
-     * 64 bytes); the next such class is at most 8 classes up. */
-    c = ph_size_class(size);
-    if (align <= 64)
-        for (; c < PH_NCLASSES; c++)
-            if ((ph_class_size(c) & (align - 1)) == 0 && h->cls_[c].nobj != 0)
-                break;
-    if (align <= 64 && c < PH_NCLASSES)
-        p = small_alloc(h, c);
-    if (p == NULL) /* a large request, or no room for a span */
+    if (align < ((size_t)1 << h->page_shift_) && size <= PH_SMALL_MAX && align <= PH_SMALL_MAX)
+        p = fit_aligned(h, size, align);
+    if (p == NULL) /* a large request or alignment, or no room for a chunk */
         p = large_alloc(h, size, align);
     ph_unlock(h);
     return p;
@@ -731,13 +843,45 @@ void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
 static bool large_grow(ph_heap *h, obj_ref *o, size_t n)
 {
     struct ph_region *r = h->regions_[o->ri];
-    size_t end = o->page + o->npages, more = n - o->npages;
+    size_t end = o->page + o->npages, more = n - o->npages, i;
 
     if (more > r->npages - end || !ph_bits_clear(r->alloc, end, more))
         return false;
     ph_pages_take_at(h, o->ri, end, more, false);
-    set_pmap(r, end, more, PH_PM_LARGE_MORE);
+    for (i = 0; i < more; i++)
+        r->pmap[end + i] = PH_PM_LARGE_MORE;
+    ph_bits_fill(r->obj, end, more, true);
     h->large_pages_ += more;
+    return true;
+}
+
+/* The chunk in use at u (o) resized in place to cs bytes when it can be:
+ * a shrink splits off the tail, a growth takes the free chunk after it. */
+static bool fit_resize(ph_heap *h, const obj_ref *o, size_t cs)
+{
+    const struct ph_region *r = h->regions_[o->ri];
+    uintptr_t u = o->u, n, t;
+    size_t s = csize(o->hd), flags = o->hd & PH_FIT_FLAGS;
+
+    if (cs > s) {
+        size_t nh;
+        n = u + s;
+        nh = *hdr_of(n);
+        if ((nh & PH_FIT_CINUSE) != 0 || s + csize(nh) < cs)
+            return false;
+        list_unlink(h, n, csize(nh));
+        s += csize(nh);
+        anc_drop(h, r, u, n, u + s);
+        *hdr_of(u) = s | flags;
+        *hdr_of(u + s) |= PH_FIT_PINUSE;
+    }
+    if (s - cs >= PH_FIT_MIN) { /* the tail as a chunk of its own, freed */
+        t = u + cs;
+        *hdr_of(u) = cs | flags;
+        *hdr_of(t) = (s - cs) | PH_FIT_PINUSE | PH_FIT_CINUSE;
+        anc_add(h, r, u, t);
+        fit_release(h, r, t, *hdr_of(t));
+    }
     return true;
 }
 
@@ -746,7 +890,6 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
     obj_ref o;
     void *q;
     size_t old;
-    unsigned c;
     int fault;
 
     if (p == NULL)
@@ -760,17 +903,14 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
         return NULL;
     }
     old = obj_size(h, &o);
-    c = ph_size_class(size);
-    if (o.s != NULL) {
-        /* In place while the object's class is the request's or one it may
-         * borrow from (see PH_CLASS_BORROW). */
-        if (c <= o.s->cls && c + PH_CLASS_BORROW >= o.s->cls)
+    if (o.u != 0) {
+        if (size <= PH_SMALL_MAX && fit_resize(h, &o, chunk_for(size)))
             goto in_place;
-    } else if (c >= PH_NCLASSES || h->cls_[c].nobj == 0) {
+    } else if (size > PH_SMALL_MAX) {
         size_t n = pages_for(h, size);
         if (n != 0 && n <= o.npages) { /* shrink: give back the tail */
             if (n < o.npages) {
-                set_pmap(h->regions_[o.ri], o.page + n, o.npages - n, PH_PM_NONE);
+                set_pmap_large(h->regions_[o.ri], o.page + n, o.npages - n, false);
                 ph_pages_give(h, o.ri, o.page + n, o.npages - n);
                 h->large_pages_ -= o.npages - n;
             }
@@ -779,7 +919,7 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
         if (n != 0 && large_grow(h, &o, n))
             goto in_place;
     }
-    q = alloc_slow(h, size, c);
+    q = alloc_slow(h, size);
     ph_unlock(h);
     if (q == NULL)
         return size <= old ? p : NULL; /* a shrink that cannot move stays */
@@ -795,4 +935,164 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
 in_place:
     ph_unlock(h);
     return p;
+}
+
+/* ---- checking ---------------------------------------------------------- */
+
+/* The arena whose first page is `page` of r: chunks tile it up to a fence
+ * at a page boundary inside r, headers agree with their neighbours, free
+ * chunks have footers and are never adjacent, anchors name each block's
+ * first chunk, its pages are fit pages in use.  Its pages in *npages, its
+ * free chunks in *nfree, whether it is one free chunk in *empty. */
+static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page, size_t *npages,
+                       size_t *nfree, bool *empty)
+{
+    uintptr_t start = ph_page_addr(h, r, page), u = start + PH_ALIGN;
+    size_t blk = (size_t)((start - r->base) >> h->anc_shift_), chunks = 0, i;
+    bool prev_inuse = true, first_inuse = false;
+    size_t hd, s;
+
+    *nfree = 0;
+    for (;;) {
+        if (u > r->limit)
+            return PH_CHECK_OBJECTS;
+        hd = *hdr_of(u);
+        s = csize(hd);
+        if (((hd & PH_FIT_PINUSE) != 0) != (prev_inuse && chunks != 0))
+            return PH_CHECK_OBJECTS;
+        if (s == 0)
+            break;
+        if (s < PH_FIT_MIN || (s & (PH_ALIGN - 1)) != 0 || s > r->limit - u ||
+            ((hd & PH_FIT_FIRST) != 0) != (chunks == 0))
+            return PH_CHECK_OBJECTS;
+        if ((hd & PH_FIT_CINUSE) == 0) {
+            if (!prev_inuse || *(size_t *)(u + s - 2 * HDR) != s)
+                return PH_CHECK_OBJECTS;
+            ++*nfree;
+        }
+        if (chunks == 0)
+            first_inuse = (hd & PH_FIT_CINUSE) != 0;
+        /* blocks before u's have no start; u's first start is u */
+        for (; blk < (size_t)((u - r->base) >> h->anc_shift_); blk++)
+            if (r->fanc[blk] != PH_ANC_NONE)
+                return PH_CHECK_OBJECTS;
+        if (blk == (size_t)((u - r->base) >> h->anc_shift_)) {
+            if (r->fanc[blk] != anc_code(h, u))
+                return PH_CHECK_OBJECTS;
+            blk++;
+        }
+        prev_inuse = (hd & PH_FIT_CINUSE) != 0;
+        chunks++;
+        u += s;
+    }
+    /* the fence: in use, at the end of a page */
+    if ((hd & PH_FIT_CINUSE) == 0 || chunks == 0 ||
+        (u & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
+        return PH_CHECK_OBJECTS;
+    for (; blk < (size_t)((u - r->base) >> h->anc_shift_); blk++)
+        if (r->fanc[blk] != PH_ANC_NONE)
+            return PH_CHECK_OBJECTS;
+    *npages = (size_t)((u - start) >> h->page_shift_);
+    for (i = page; i < page + *npages; i++)
+        if (!PH_PM_IS_FIT(r->pmap[i]) ||
+            (r->fanc != r->pmap && r->pmap[i] != PH_PM_FIT))
+            return PH_CHECK_OBJECTS;
+    if (!ph_bits_set(r->obj, page, *npages) || !ph_bits_set(r->alloc, page, *npages))
+        return PH_CHECK_OBJECTS;
+    *empty = chunks == 1 && !first_inuse;
+    return PH_OK;
+}
+
+/* Each free list: free chunks of its size range, linked both ways, as
+ * many in all as the arenas hold (the cached arena's chunk on none); the
+ * map bit of each list says whether it holds one. */
+static int check_lists(const ph_heap *h, size_t expected)
+{
+    size_t total = 0;
+    unsigned i;
+
+    for (i = 0; i < PH_FIT_MAP_WORDS * MAPW; i++) {
+        const fchunk *c = i < PH_FIT_LISTS ? h->fit_free_[i] : NULL, *prev = NULL;
+        bool bit = (h->fit_map_[i / MAPW] >> (i % MAPW)) & 1u;
+        if (bit != (c != NULL))
+            return PH_CHECK_OBJECTS;
+        while (c != NULL) {
+            uintptr_t u = (uintptr_t)c;
+            uint32_t ri = ph_region_of(h, u);
+            size_t hd;
+            if (ri == h->nregions_ || total++ >= expected ||
+                !PH_PM_IS_FIT(h->regions_[ri]->pmap[(u - h->regions_[ri]->base) >> h->page_shift_]) ||
+                fit_locate(h, h->regions_[ri], u, &hd) != 0 || (hd & PH_FIT_CINUSE) != 0 ||
+                list_of(csize(hd)) != i || c->prev != prev ||
+                (h->fit_cache_ != 0 && u == h->fit_cache_ + PH_ALIGN))
+                return PH_CHECK_OBJECTS;
+            prev = c;
+            c = c->next;
+        }
+    }
+    return total == expected ? PH_OK : PH_CHECK_OBJECTS;
+}
+
+int ph_object_check(const ph_heap *h)
+{
+    size_t arenas = 0, apages = 0, large = 0, lpages = 0, listed = 0, cached = 0, cpages = 0;
+    uint32_t ri;
+    int rc;
+
+    if (h->anc_shift_ != ph_anc_shift(h->page_shift_))
+        return PH_CHECK_OBJECTS;
+    for (ri = 0; ri < h->nregions_; ri++) {
+        const struct ph_region *r = h->regions_[ri];
+        uint32_t k = h->page_shift_ - h->anc_shift_;
+        size_t page = 0, c, n, i;
+
+        for (c = 0; c < r->nchunks; c++)
+            if ((r->obj[c] & ~r->alloc[c]) != 0)
+                return PH_CHECK_OBJECTS;
+        while (page < r->npages) {
+            uint8_t code = r->pmap[page];
+            bool obj = (r->obj[page >> PH_CHUNK_LOG2] >> (page & (PH_CHUNK_PAGES - 1))) & 1;
+            size_t nfree;
+            bool empty;
+
+            if (PH_PM_IS_FIT(code)) {
+                rc = check_arena(h, r, page, &n, &nfree, &empty);
+                if (rc != PH_OK)
+                    return rc;
+                if (empty) { /* only as the cached arena */
+                    if (h->fit_cache_ != ph_page_addr(h, r, page))
+                        return PH_CHECK_OBJECTS;
+                    cached++;
+                    cpages += n;
+                } else {
+                    listed += nfree;
+                }
+                arenas++;
+                apages += n;
+                page += n;
+                continue;
+            }
+            n = 1;
+            if (code == PH_PM_LARGE) {
+                while (page + n < r->npages && r->pmap[page + n] == PH_PM_LARGE_MORE)
+                    n++;
+                if (!ph_bits_set(r->obj, page, n) || !ph_bits_set(r->alloc, page, n))
+                    return PH_CHECK_OBJECTS;
+                large++;
+                lpages += n;
+            } else if (code != PH_PM_NONE || obj) {
+                return PH_CHECK_OBJECTS; /* a large run's page with no head */
+            }
+            if (k != 0)
+                for (i = page << k; i < (page + n) << k; i++)
+                    if (r->fanc[i] != 0)
+                        return PH_CHECK_OBJECTS;
+            page += n;
+        }
+    }
+    if (arenas != h->small_spans_ || apages != h->small_span_pages_ || large != h->large_objects_ ||
+        lpages != h->large_pages_ || cached != h->cached_spans_ || cpages != h->cached_pages_ ||
+        (cached == 0) != (h->fit_cache_ == 0) || cpages > (h->pages_total_ >> PH_CACHE_SHIFT))
+        return PH_CHECK_OBJECTS;
+    return check_lists(h, listed);
 }

@@ -79,7 +79,6 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
         return PH_EINVAL;
     }
     h->page_shift_ = ph_log2_ceil(page_size);
-    h->span_cap_ = ph_span_cap(h); /* no page yet: PH_SPAN_CAP */
     ph_object_init(h);
     h->magic_ = PH_HEAP_MAGIC;
     return PH_OK;
@@ -97,7 +96,7 @@ static size_t fit_region(size_t total, uint32_t shift, size_t *meta_pages)
     /* Metadata grows with the usable pages: shrink until both fit, then
      * grow back page by page while they still do. */
     for (;;) {
-        meta = (ph_region_meta_bytes(usable) + page - 1) >> shift;
+        meta = (ph_region_meta_bytes(usable, shift) + page - 1) >> shift;
         if (meta >= total)
             return 0;
         if (meta + usable <= total)
@@ -105,7 +104,7 @@ static size_t fit_region(size_t total, uint32_t shift, size_t *meta_pages)
         usable = total - meta;
     }
     while (usable < PH_REGION_MAX_PAGES && usable + 1 <= total - 1) {
-        size_t m = (ph_region_meta_bytes(usable + 1) + page - 1) >> shift;
+        size_t m = (ph_region_meta_bytes(usable + 1, shift) + page - 1) >> shift;
         if (m + usable + 1 > total)
             break;
         usable++;
@@ -143,6 +142,9 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
     r->tree = (ph_sum *)p;
     r->pmap = (uint8_t *)(r->tree + 2 * r->leaves);
+    r->fanc = r->pmap;
+    if (ph_anc_shift(shift) != shift)
+        r->fanc = r->pmap + usable;
 
     for (c = 0; c < r->nchunks; c++) {
         r->alloc[c] = 0;
@@ -151,6 +153,9 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     }
     for (c = 0; c < usable; c++)
         r->pmap[c] = PH_PM_NONE;
+    if (r->fanc != r->pmap)
+        for (c = 0; c < usable << (shift - ph_anc_shift(shift)); c++)
+            r->fanc[c] = 0;
     /* Pages past the end exist in the last word only: in use for ever. */
     tail = (unsigned)(usable & (PH_CHUNK_PAGES - 1));
     if (tail != 0)
@@ -220,12 +225,6 @@ int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule)
     h->pages_total_ += usable;
     h->pages_free_ += usable;
     h->metadata_bytes_ += meta_pages << h->page_shift_;
-    /* Span layouts follow the heap's size until the first span is made
-     * (so a heap of a few KiB gets no span of 4 KiB). */
-    if (h->small_spans_ == 0 && h->span_cap_ != ph_span_cap(h)) {
-        h->span_cap_ = ph_span_cap(h);
-        ph_object_init(h);
-    }
 out:
     ph_unlock(h);
     return rc;

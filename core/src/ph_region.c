@@ -15,8 +15,9 @@ static size_t round_pow2(size_t x)
     return p;
 }
 
-size_t ph_region_meta_bytes(size_t npages)
+size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift)
 {
+    uint32_t anc = ph_anc_shift(page_shift);
     size_t nchunks = (npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
     size_t leaves = round_pow2(nchunks);
     size_t bytes = ph_align_up(sizeof(struct ph_region), sizeof(ph_word_t));
@@ -25,6 +26,8 @@ size_t ph_region_meta_bytes(size_t npages)
     bytes = ph_align_up(bytes, sizeof(uint32_t));
     bytes += 2 * leaves * sizeof(ph_sum); /* the tree, node 0 unused */
     bytes += npages;                            /* page map, one byte a page */
+    if (anc != page_shift)                      /* anchors, a byte a block   */
+        bytes += npages << (page_shift - anc);
     return bytes;
 }
 
