@@ -68,7 +68,7 @@ extern "C" {
 #endif
 
 /* Page size used when ph_init is given 0: small pages on 32-bit boards
- * (fine-grained spans for small RAM), 4 KiB on 64-bit hosts. */
+ * (fine-grained arenas and page runs for small RAM), 4 KiB on 64-bit hosts. */
 #ifndef PH_DEFAULT_PAGE_SIZE
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define PH_DEFAULT_PAGE_SIZE 4096u
@@ -128,7 +128,7 @@ enum {
     PH_CHECK_COUNTS = -105,    /* pages_free disagrees with the bitmaps     */
     PH_CHECK_HINT = -106,      /* a free page lies below the search hint    */
     PH_CHECK_RELEASED = -107,  /* release state inconsistent                */
-    PH_CHECK_OBJECTS = -108    /* page map, span header or class list broken */
+    PH_CHECK_OBJECTS = -108    /* page map, anchors, chunks or free lists broken */
 };
 
 /* Fault codes passed to port->fault. */
@@ -166,13 +166,13 @@ typedef struct ph_stats {
     size_t bytes_acquired;    /* bytes handed to acquire since ph_init           */
     size_t peak_pages_used;   /* the idle pacer's recent peak of pages in use    */
     /* Extension: the object layer (ph_malloc and the rest). */
-    size_t small_spans;       /* spans carved into size-class objects            */
-    size_t small_span_pages;  /* pages those spans hold                          */
+    size_t small_spans;       /* fit arenas carved into objects (the name stayed) */
+    size_t small_span_pages;  /* pages those arenas hold                         */
     size_t large_objects;     /* objects with their own page run                 */
     size_t large_pages;       /* pages those runs hold                           */
-    size_t cached_spans;      /* empty spans kept for reuse (at most one a class;
-                                 counted in small_spans too)                     */
-    size_t cached_bytes;      /* bytes those spans hold                          */
+    size_t cached_spans;      /* empty arenas kept for reuse (0 or 1; counted in
+                                 small_spans too)                                */
+    size_t cached_bytes;      /* bytes that arena holds                          */
 } ph_stats;
 
 /* Pacing of ph_idle (see there).  Defaults: PH_IDLE_DEFAULTS. */
@@ -322,52 +322,66 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
 
 /* C library meanings, on this heap.  Objects are aligned to PH_ALIGN.
  *
- * Sizes up to PH_SMALL_MAX are rounded up to a size class; each class
- * carves spans (runs of 1..PH_SPAN_MAX_PAGES pages with a header of 12
- * bytes plus one bitmap word per 32 objects on a 32-bit core) into equal
- * objects, one bit each: zero bytes per object.  Larger sizes take their
- * own page run, page aligned, and so does a small request when no span of
- * its class fits in the free pages (a small or nearly full heap).
+ * Sizes up to PH_SMALL_MAX are chunks carved from fit arenas: runs of
+ * pages (PH_FIT_ARENA bytes, at most 1/16 of the heap, at least what the
+ * request needs) taken from the page allocator.  A request of s bytes
+ * takes a chunk of max(2 * PH_ALIGN, s + sizeof(size_t) rounded up to
+ * PH_ALIGN) bytes: one header word per object, and the rounding (at most
+ * PH_ALIGN - 1 bytes); a chunk keeps PH_ALIGN bytes more when the rest
+ * would be too small to be a chunk (ph_usable_size says how much).  Free chunks sit on LIFO lists, one per chunk size up
+ * to 64 sizes (16 .. 520 bytes on a 32-bit core), then four per doubling;
+ * a free joins the chunk with its free neighbours at once, so free memory
+ * in an arena is never split into adjacent pieces.  Larger sizes take their
+ * own page run, page aligned, and so does a small request when no free
+ * chunk and no run for an arena (its header, padding and fence may need a
+ * page more) is there.
  *
- * The empty-span cache: a span whose last object is freed is kept, empty,
- * as its class's cached span when the class has none (or when it lies
- * below the cached one, which then goes back), so a class that empties
- * and refills one span does not allocate and free pages each time; any
- * other empty span goes back to the page allocator at once.  The cache
- * holds at most one span per class and at most 1 / 2^PH_CACHE_SHIFT of the
- * heap's pages (1/16: on a heap of a few KiB, where every page counts, it
- * holds little or nothing), and takes a span only while at least 1/8 of
- * the heap's pages are free (ph_get_stats: cached_spans, cached_bytes).
- * It is emptied, every cached span back to the page allocator, by every
+ * The empty-arena cache: an arena whose last object is freed is kept,
+ * empty, as the cached arena when none is cached (or when it lies below
+ * the cached one, which then goes back), so a heap that empties and
+ * refills one arena does not allocate and free pages each time; any other
+ * empty arena goes back to the page allocator at once.  The cache holds at
+ * most one arena (ph_get_stats: cached_spans 0 or 1, cached_bytes), of at
+ * most 1 / 2^PH_CACHE_SHIFT of the heap's pages, and takes one only while
+ * at least 1/8 of the heap's pages are free.  It is emptied by every
  * ph_scavenge (ph_scavenge(h, 0) included) and ph_idle before they release
  * anything, and by any allocation (ph_malloc and the rest, ph_page_alloc)
  * that would otherwise fail, which then tries once more: an allocation
  * fails only when it fails with the cache empty, and a failed one changes
- * no statistic but the cache's (and the pages it gave back; a request for
- * more pages than are free and cached together changes nothing at all).  So when
- * every object has been freed, every page is free again after one
- * ph_scavenge(h, 0).  A per-region page map (one byte per page, holding the
- * distance to the span's first page) finds a pointer's span header in
- * O(1), so bad pointers are refused through the fault hook and change
- * nothing but `faults`:
- *   PH_FAULT_BAD_POINTER  in no region, not the start of an object (an
- *                         interior pointer, a span header), or memory of
- *                         ph_page_alloc (the two APIs do not mix: and
- *                         ph_page_free refuses object memory the same way);
- *   PH_FAULT_DOUBLE_FREE  the object, or the page it was in, is free.
+ * no statistic but the cache's.  So when every object has been freed,
+ * every page is free again after one ph_scavenge(h, 0).  (ph_stats keeps
+ * the names small_spans / small_span_pages for the arenas and their
+ * pages.)
  *
- * Cost bounds (W = bits per word, 32 on Arm; R = regions):
- *   ph_malloc, small, a class span with a free object: O(1) (a scan of at
- *     most PH_SPAN_MAX_OBJECTS / W = 8 header words);
- *   ph_malloc, small, no such span (a refill): the class's cached span,
- *     O(1); else one ph_page_alloc of at most PH_SPAN_MAX_PAGES pages
- *     plus O(PH_SPAN_MAX_PAGES + PH_SPAN_MAX_OBJECTS / W); an allocation
- *     that would fail adds one emptying of the cache (O(PH_NCLASSES) plus
- *     a ph_page_free per cached span) and a second search;
+ * Refusing bad pointers: every block of an arena (a page, or 64 *
+ * PH_ALIGN bytes of a larger page) has an anchor byte naming the first
+ * chunk that starts in it (for pages of up to 64 * PH_ALIGN bytes it is
+ * the page map's byte, so it costs nothing more).  A free walks from the
+ * anchor over the chunk headers to the pointer, at most 64 * PH_ALIGN /
+ * (2 * PH_ALIGN) = 32 steps, and only a pointer it lands on exactly is an
+ * object; the walk reads only headers reached from a trusted one, so the
+ * contents of objects cannot make a bad pointer pass.  Bad pointers are
+ * refused through the fault hook and change nothing but `faults`:
+ *   PH_FAULT_BAD_POINTER  in no region, not the start of an object (an
+ *                         interior or misaligned pointer, an arena's
+ *                         padding or fence), or memory of ph_page_alloc
+ *                         (the two APIs do not mix: ph_page_free refuses
+ *                         object memory the same way);
+ *   PH_FAULT_DOUBLE_FREE  the start of, or a pointer into, a free chunk, or
+ *                         a free page.
+ *
+ * Cost bounds (R = regions):
+ *   ph_malloc, small: O(1) from a list (the exact one, else the first
+ *     non-empty list above it: PH_FIT_MAP_WORDS bitmap words), plus one
+ *     split; else a new arena: one ph_page_alloc of at most
+ *     max(PH_FIT_ARENA, the request) bytes of pages and O(its pages) to
+ *     mark them (or the cached arena, O(1)); an allocation that would fail
+ *     adds one emptying of the cache (a ph_page_free) and a second search;
  *   ph_malloc, large, n pages: one ph_page_alloc of n pages plus O(n);
- *   ph_free, small: O(R) to find the region, O(1) to free, plus one
- *     ph_page_free of at most PH_SPAN_MAX_PAGES pages when the span empties
- *     and is not cached;
+ *   ph_free, small: O(R) to find the region, a walk of at most 32 chunk
+ *     headers, O(1) to join and list; when its arena empties, at most two
+ *     ph_page_free of an arena (it, or the cached one it replaces) and
+ *     O(their pages);
  *   ph_free, large, n pages: O(R + n) plus one ph_page_free of n pages.
  *   ph_calloc adds the zeroing of the object; ph_realloc adds one copy of
  *   the smaller of the two sizes when it moves the object.  The lock is
@@ -381,14 +395,16 @@ void ph_free(ph_heap *h, void *p);
 void *ph_calloc(ph_heap *h, size_t n, size_t size);
 /* ph_realloc(h, NULL, n) is ph_malloc(h, n).  ph_realloc(h, p, 0) shrinks
  * p to the smallest object (as from ph_malloc(h, 0)) and returns it.  In
- * place when p's class is the new size's class or up to PH_CLASS_BORROW
- * above it, or p is a page run that can shrink, or grow into free pages
- * right after it; otherwise a new object, a copy and a free.
+ * place when p's chunk holds the new size (a shrink frees the tail when it
+ * can be a chunk), or the chunk after it is free and the two hold it, or
+ * p is a page run that can shrink, or grow into free pages right after
+ * it; otherwise a new object, a copy and a free.
  * On failure NULL, and p is untouched.  A bad p is refused (NULL). */
 void *ph_realloc(ph_heap *h, void *p, size_t size);
 /* align: a power of two; anything else gets NULL (not a fault).  Alignments
- * up to 64 bytes are served from a size class whose objects are aligned to
- * it; larger ones from a page run.  An alignment above the page size is
+ * below the page size, for sizes up to PH_SMALL_MAX, are served by a chunk
+ * of an arena (the part before the aligned address split off and freed);
+ * larger ones from a page run.  An alignment above the page size is
  * found inside the first run of n + align / page_size - 1 free pages (so it
  * may fail while a smaller aligned run exists lower down); only the
  * aligned n pages are taken and acquired. */

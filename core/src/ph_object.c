@@ -250,11 +250,11 @@ static void mark_arena(const ph_heap *h, struct ph_region *r, size_t first, size
     uint32_t k = h->page_shift_ - h->anc_shift_;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        r->pmap[first + i] = fit ? (uint8_t)PH_PM_FIT : (uint8_t)PH_PM_NONE;
-    if (k != 0 || fit) /* (anchors in the page map: already none) */
-        for (i = first << k; i < (first + n) << k; i++)
-            r->fanc[i] = fit ? (uint8_t)PH_ANC_NONE : 0u;
+    if (k != 0) /* anchors of their own: the page map says "fit" */
+        for (i = 0; i < n; i++)
+            r->pmap[first + i] = fit ? (uint8_t)PH_PM_FIT : (uint8_t)PH_PM_NONE;
+    for (i = first << k; i < (first + n) << k; i++)
+        r->fanc[i] = fit ? (uint8_t)PH_ANC_NONE : 0u;
     ph_bits_fill(r->obj, first, n, fit);
 }
 
@@ -716,12 +716,17 @@ void ph_free(ph_heap *h, void *p)
         if (off >= r->limit - r->base)
             continue;
         anc = r->fanc[off >> h->anc_shift_];
-        if ((anc & PH_ANC_FIT) == 0)
-            break;
-        /* bytes from the block's first chunk to a: not a multiple of
-         * PH_ALIGN for a misaligned a, which the walk then never reaches */
-        d = (a & h->anc_mask_) - (anc & ANC_OFF_MASK) * PH_ALIGN;
-        if (d != 0) { /* not the block's first chunk: walk to a */
+        d = off & h->anc_mask_; /* (regions start on a page boundary) */
+        /* The block's first chunk is a when the anchor is a's offset in
+         * the block, in PH_ALIGN units, with PH_ANC_FIT (one compare, which
+         * a misaligned a never passes). */
+        if (d + PH_ANC_FIT * PH_ALIGN != (uintptr_t)anc * PH_ALIGN) {
+            if ((anc & PH_ANC_FIT) == 0)
+                break;
+            /* bytes from the block's first chunk to a: not a multiple of
+             * PH_ALIGN for a misaligned a, which the walk then never
+             * reaches */
+            d -= (anc & ANC_OFF_MASK) * PH_ALIGN;
             if (d >= PH_ANC_MAX_BLOCK)
                 break; /* before the block's first chunk */
             q = a - d;
