@@ -952,8 +952,8 @@ in_place:
 static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page, size_t *npages,
                        size_t *nfree, bool *empty)
 {
-    uintptr_t start = ph_page_addr(h, r, page), u = start + PH_ALIGN;
-    size_t blk = (size_t)((start - r->base) >> h->anc_shift_), chunks = 0, i;
+    uintptr_t start = ph_page_addr(h, r, page), u = start + PH_ALIGN, q;
+    size_t blk, end_blk, chunks = 0, i;
     bool prev_inuse = true, first_inuse = false;
     size_t hd, s;
 
@@ -977,15 +977,6 @@ static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page,
         }
         if (chunks == 0)
             first_inuse = (hd & PH_FIT_CINUSE) != 0;
-        /* blocks before u's have no start; u's first start is u */
-        for (; blk < (size_t)((u - r->base) >> h->anc_shift_); blk++)
-            if (r->fanc[blk] != PH_ANC_NONE)
-                return PH_CHECK_OBJECTS;
-        if (blk == (size_t)((u - r->base) >> h->anc_shift_)) {
-            if (r->fanc[blk] != anc_code(h, u))
-                return PH_CHECK_OBJECTS;
-            blk++;
-        }
         prev_inuse = (hd & PH_FIT_CINUSE) != 0;
         chunks++;
         u += s;
@@ -994,9 +985,21 @@ static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page,
     if ((hd & PH_FIT_CINUSE) == 0 || chunks == 0 ||
         (u & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
         return PH_CHECK_OBJECTS;
-    for (; blk < (size_t)((u - r->base) >> h->anc_shift_); blk++)
-        if (r->fanc[blk] != PH_ANC_NONE)
+    /* Each block's anchor: the first chunk start in it, or none (a second
+     * walk over the headers the first one checked; q stops at the fence,
+     * at u). */
+    q = start + PH_ALIGN;
+    end_blk = (size_t)((u - r->base) >> h->anc_shift_);
+    for (blk = (size_t)((start - r->base) >> h->anc_shift_); blk < end_blk; blk++) {
+        uintptr_t bs = r->base + ((uintptr_t)blk << h->anc_shift_);
+        uint8_t want;
+        while (q < bs)
+            q += csize(*hdr_of(q));
+        want = q < bs + ((uintptr_t)1 << h->anc_shift_) && q < u ? anc_code(h, q)
+                                                                : (uint8_t)PH_ANC_NONE;
+        if (r->fanc[blk] != want)
             return PH_CHECK_OBJECTS;
+    }
     *npages = (size_t)((u - start) >> h->page_shift_);
     for (i = page; i < page + *npages; i++)
         if (!PH_PM_IS_FIT(r->pmap[i]) ||
