@@ -864,12 +864,13 @@ int main(int argc, char **argv)
         switch (kind) {
         case A_PH:
         {
-            /* at the end of the run: how full the spans are */
+            /* at the end of the run: how full the fit arenas are (the
+             * stats' small_spans / small_span_pages count the arenas) */
             ph_stats st;
             ph_get_stats(&g_heap, &st);
             size_t small_usable = 0;
             for (size_t s = 0; s < t.nslots; s++)
-                if (r.ptr[s] != NULL && ph_size_class(r.size[s]) < PH_NCLASSES)
+                if (r.ptr[s] != NULL && r.size[s] <= PH_SMALL_MAX)
                     small_usable += ph_usable_size(&g_heap, r.ptr[s]);
             printf(" page_size=%zu heap_bytes=%zu peak_pages_used=%zu peak_used_bytes=%zu"
                    " peak_usable_bytes=%zu end_small_spans=%zu end_span_bytes=%zu"

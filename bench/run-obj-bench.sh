@@ -348,9 +348,9 @@ for trace in "${TRACES[@]}"; do
                 fi
                 row "peak pages in use x page size, $(kib "${HEAP[$trace]}") region" \
                     "$(field peak_used_bytes "$nat" footprint)"
-                row "peak sum of ph_usable_size (size-class rounding)" "$(field peak_usable_bytes "$nat" footprint)"
+                row "peak sum of ph_usable_size (chunk rounding)" "$(field peak_usable_bytes "$nat" footprint)"
                 pfail=$(field failed "$nat")
-                [ "${pfail:-0}" = 0 ] || notes+=("- $trace, pageheap in the $(kib "${HEAP[$trace]}") region: $pfail of the requests failed (the peak figures above are of that run). At the end of that run $(field end_small_spans "$nat" footprint) spans held $(field end_span_bytes "$nat" footprint) bytes for $(field end_small_object_bytes "$nat" footprint) bytes of live objects (class sizes).")
+                [ "${pfail:-0}" = 0 ] || notes+=("- $trace, pageheap in the $(kib "${HEAP[$trace]}") region: $pfail of the requests failed (the peak figures above are of that run). At the end of that run $(field end_small_spans "$nat" footprint) fit arenas held $(field end_span_bytes "$nat" footprint) bytes for $(field end_small_object_bytes "$nat" footprint) bytes of live objects (usable sizes).")
                 ;;
             glibc)
                 row "peak mallinfo2() arena + hblkhd" "$(field peak_arena_hblkhd "$nat" footprint)" ;;

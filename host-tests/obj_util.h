@@ -7,7 +7,11 @@
  *                     layer's included (stats_assert of ph_test_util.h
  *                     covers only the page allocator's fields);
  *   stats_failed_assert  the same after a failed allocation, which gives
- *                     the empty-span cache back first.
+ *                     the empty-arena cache back first.
+ *   stats_accounting  pages in use = arenas' + large objects' + page API's;
+ *                     at most one cached arena, within its budget.
+ *   stats_all_free    every object freed: only the cached arena in use, and
+ *                     nothing at all after one ph_scavenge(h, 0).
  *   lock_ok           lock hooks balanced, never nested, not held.
  *   pat_*             fill an object with a pattern derived from an id and
  *                     verify it (memcpy/memcmp from a random buffer, so it is
@@ -15,10 +19,16 @@
  *                     different ids get different byte sequences.
  *   oset_*            live objects sorted by address: insertion checks that
  *                     the new object overlaps no live one.
- *   expect_*,         what a request gets: its size class (usable = the
- *   usable_ok         class size, or one of the OBJ_BORROW classes above it
- *                     that ph_malloc may borrow from) or a page run (usable
- *                     = whole pages).
+ *   fit_*, expect_*,  what a request gets (core/src/ph_object.c): a chunk of
+ *   usable_ok         fit_chunk(size) bytes from an arena (usable = the chunk
+ *                     less its header, or up to PH_FIT_MIN - PH_ALIGN more
+ *                     when the rest was too small to split off) for sizes up
+ *                     to PH_SMALL_MAX, else a page run (usable = whole
+ *                     pages); the pages of a new arena.
+ *   wb_*              white box (ph_internal.h): the arena holding an
+ *                     address (page map, then the chunk headers to the
+ *                     fence) and its chunks, to name padding, fences and
+ *                     neighbours in the tests.
  */
 #ifndef OBJ_UTIL_H
 #define OBJ_UTIL_H
@@ -27,6 +37,81 @@
 
 #include "ph_internal.h" /* the core's private build constants, if any */
 #include "cache_stats.h"
+
+/* ---- what a request gets: the fit layer's arithmetic ------------------------------- */
+
+/* Chunk bytes of a request of size <= PH_SMALL_MAX: room for the header,
+ * rounded up to PH_ALIGN, at least PH_FIT_MIN (core/src/ph_internal.h). */
+static inline size_t fit_chunk(size_t size)
+{
+    size_t s = round_up(size + PH_FIT_HDR, PH_ALIGN);
+    return s < PH_FIT_MIN ? PH_FIT_MIN : s;
+}
+
+/* Pages a new arena needs at least for a chunk of cs bytes (the padding
+ * in front, the fence behind). */
+static inline size_t fit_need_pages(size_t cs, size_t ps)
+{
+    return (cs + PH_ALIGN + ps - 1) / ps;
+}
+
+/* Pages of a new arena made for a chunk of cs bytes on a heap of
+ * pages_total pages, when that run is free: min(PH_FIT_ARENA, heap / 16)
+ * in whole pages, at least what the chunk needs. */
+static inline size_t fit_arena_pages(size_t cs, size_t ps, size_t pages_total)
+{
+    size_t bytes = pages_total * ps / 16, n;
+    if (bytes > PH_FIT_ARENA)
+        bytes = PH_FIT_ARENA;
+    n = bytes / ps;
+    return n < fit_need_pages(cs, ps) ? fit_need_pages(cs, ps) : n;
+}
+
+/* The largest arena any request makes: a PH_SMALL_MAX chunk, or the chunk
+ * of a small request aligned to up to PH_SMALL_MAX (core: fit_aligned asks
+ * for cs + align + PH_FIT_MIN). */
+static inline size_t fit_max_arena_pages(size_t ps)
+{
+    size_t a = PH_FIT_ARENA / ps, b = fit_need_pages(2 * fit_chunk(PH_SMALL_MAX) + PH_FIT_MIN, ps);
+    return a > b ? a : b;
+}
+
+/* True when ph_malloc(size) is a chunk of an arena (never a page run). */
+static inline bool expect_small(const ph_heap *h, size_t size)
+{
+    (void)h;
+    return size <= PH_SMALL_MAX;
+}
+
+/* Usable bytes of ph_malloc(h, size) at the least: the chunk less its
+ * header, or whole pages. */
+static inline size_t expect_usable(const ph_heap *h, size_t size, size_t ps)
+{
+    if (expect_small(h, size))
+        return fit_chunk(size) - PH_FIT_HDR;
+    return round_up(size ? size : 1, ps);
+}
+
+/* u is a usable size that ph_malloc(h, size) may give: a chunk of
+ * fit_chunk(size) bytes or one up to PH_FIT_MIN - PH_ALIGN larger (a
+ * remainder too small to be a chunk is not split off), less the header;
+ * or whole pages for a page run. */
+static inline bool usable_ok(const ph_heap *h, size_t size, size_t ps, size_t u)
+{
+    if (!expect_small(h, size))
+        return u == round_up(size ? size : 1, ps);
+    size_t lo = fit_chunk(size) - PH_FIT_HDR;
+    return u >= lo && u <= lo + PH_FIT_MIN - PH_ALIGN && u % PH_ALIGN == lo % PH_ALIGN;
+}
+
+/* The usable size after an in-place ph_realloc of a chunk of usable bytes
+ * to size (fit_chunk(size) <= usable + PH_FIT_HDR): the tail is split off
+ * when it can be a chunk, else the chunk stays whole. */
+static inline size_t fit_shrunk_usable(size_t usable, size_t size)
+{
+    size_t s = usable + PH_FIT_HDR, cs = fit_chunk(size);
+    return s - cs >= PH_FIT_MIN ? cs - PH_FIT_HDR : usable;
+}
 
 /* ---- statistics ------------------------------------------------------------------ */
 
@@ -50,8 +135,8 @@ static inline void stats_all_assert(const ph_stats *a, const ph_stats *b, size_t
 }
 
 /* A failed allocation: b is a (the request was larger than every free and
- * cached page together), or a with the empty-span cache given back (the
- * cached spans' pages free, no cached span) and nothing else changed; the
+ * cached page together), or a with the empty-arena cache given back (the
+ * cached arena's pages free, none cached) and nothing else changed; the
  * longest free run may only have grown, and only when the cache held
  * something. */
 static inline void stats_failed_assert(const ph_stats *a, const ph_stats *b, const char *what)
@@ -65,37 +150,47 @@ static inline void stats_failed_assert(const ph_stats *a, const ph_stats *b, con
     stats_all_assert(&e, b, 0, what);
 }
 
-/* Pages in use are exactly the spans', the large objects' and page_api
- * pages the test holds from ph_page_alloc: no page leaks. */
+/* Pages in use are exactly the arenas', the large objects' and page_api
+ * pages the test holds from ph_page_alloc: no page leaks.  Every arena
+ * holds at most the pages of the largest arena a request makes; the cache
+ * holds at most one, within 1 / 2^PH_CACHE_SHIFT of the heap. */
 static inline void stats_accounting(const ph_stats *s, size_t page_api, const char *what)
 {
     size_t used = s->pages_total - s->pages_free;
     if (s->pages_free > s->pages_total)
         fail_msg("%s: pages_free %zu > pages_total %zu", what, s->pages_free, s->pages_total);
     if (used != s->small_span_pages + s->large_pages + page_api)
-        fail_msg("%s: %zu pages in use, but spans hold %zu, large objects %zu and the page API "
+        fail_msg("%s: %zu pages in use, but arenas hold %zu, large objects %zu and the page API "
                  "%zu (a leaked or double-counted page)",
                  what, used, s->small_span_pages, s->large_pages, page_api);
     if ((s->small_spans == 0) != (s->small_span_pages == 0) ||
-        s->small_span_pages > s->small_spans * PH_SPAN_MAX_PAGES ||
+        s->small_span_pages > s->small_spans * fit_max_arena_pages(s->page_size) ||
         s->small_span_pages < s->small_spans)
-        fail_msg("%s: %zu spans holding %zu pages", what, s->small_spans, s->small_span_pages);
+        fail_msg("%s: %zu arenas holding %zu pages", what, s->small_spans, s->small_span_pages);
+    if (s->cached_spans > 1 || s->cached_spans > s->small_spans ||
+        (s->cached_spans == 0) != (s->cached_bytes == 0) ||
+        s->cached_bytes % s->page_size != 0 ||
+        s->cached_bytes / s->page_size > s->small_span_pages ||
+        s->cached_bytes / s->page_size > s->pages_total >> PH_CACHE_SHIFT)
+        fail_msg("%s: %zu cached arenas holding %zu bytes (%zu arena pages, budget %zu pages)",
+                 what, s->cached_spans, s->cached_bytes, s->small_span_pages,
+                 s->pages_total >> PH_CACHE_SHIFT);
     if ((s->large_objects == 0) != (s->large_pages == 0) || s->large_pages < s->large_objects)
         fail_msg("%s: %zu large objects holding %zu pages", what, s->large_objects,
                  s->large_pages);
 }
 
-/* Every object freed: the only pages in use are the empty-span cache's (at
- * most one span a class), and one ph_scavenge(h, 0) gives them back; then
- * every page is free, no span, no large object: nothing leaked. */
+/* Every object freed: the only pages in use are the cached arena's (at most
+ * one), and one ph_scavenge(h, 0) gives them back; then every page is
+ * free, no arena, no large object: nothing leaked. */
 static inline void stats_all_free(ph_heap *h, const char *what)
 {
     ph_stats s;
     ph_get_stats(h, &s);
-    if (s.small_spans != s.cached_spans || s.cached_spans > PH_NCLASSES ||
+    if (s.small_spans != s.cached_spans || s.cached_spans > 1 ||
         s.small_span_pages * s.page_size != s.cached_bytes || s.large_objects != 0 ||
         s.pages_total - s.pages_free != s.small_span_pages)
-        fail_msg("%s: every object freed, but %zu spans (%zu pages) of which %zu cached (%zu B), "
+        fail_msg("%s: every object freed, but %zu arenas (%zu pages) of which %zu cached (%zu B), "
                  "%zu large objects, %zu pages in use",
                  what, s.small_spans, s.small_span_pages, s.cached_spans, s.cached_bytes,
                  s.large_objects, s.pages_total - s.pages_free);
@@ -104,10 +199,10 @@ static inline void stats_all_free(ph_heap *h, const char *what)
         fail_msg("%s: ph_scavenge(h, 0) released memory", what);
     ph_get_stats(h, &s);
     if (s.cached_spans != 0 || s.cached_bytes != 0)
-        fail_msg("%s: ph_scavenge(h, 0) left %zu cached spans", what, s.cached_spans);
+        fail_msg("%s: ph_scavenge(h, 0) left %zu cached arenas", what, s.cached_spans);
     if (s.pages_free != s.pages_total || s.small_spans != 0 || s.small_span_pages != 0 ||
         s.large_objects != 0 || s.large_pages != 0)
-        fail_msg("%s: not all free: pages_free %zu of %zu, %zu spans (%zu pages), %zu large "
+        fail_msg("%s: not all free: pages_free %zu of %zu, %zu arenas (%zu pages), %zu large "
                  "objects (%zu pages)",
                  what, s.pages_free, s.pages_total, s.small_spans, s.small_span_pages,
                  s.large_objects, s.large_pages);
@@ -288,68 +383,79 @@ static inline void oset_free(oset *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- what a request gets --------------------------------------------------------- */
+/* ---- white box: arenas and chunks (ph_internal.h) ----------------------------------- */
 
-/* True when size is served from a size class on heap h (a class whose span
- * holds at least one object at this page size). */
-static inline bool expect_small(const ph_heap *h, size_t size)
+/* The region of h whose usable pages hold a, or NULL. */
+static inline const struct ph_region *wb_region(const ph_heap *h, uintptr_t a)
 {
-    unsigned c = ph_size_class(size);
-    return c < PH_NCLASSES && ph_class_span_objects(h, c) != 0;
+    for (uint32_t i = 0; i < h->nregions_; i++)
+        if (a >= h->regions_[i]->base && a < h->regions_[i]->limit)
+            return h->regions_[i];
+    return NULL;
 }
 
-/* A small request of class c may be served as a page run of its own only
- * when no span of that class fitted in the free pages before the call
- * (core/src/ph_object.c, alloc_slow): the largest free run was shorter
- * than the class's span. */
-static inline bool fallback_large_ok(const ph_heap *h, const ph_stats *before, unsigned c)
+/* The header word of the chunk whose user address is u. */
+static inline size_t wb_hdr(uintptr_t u)
 {
-    return c < PH_NCLASSES && before->largest_free_run < ph_class_span_pages(h, c);
+    return *(const size_t *)(u - PH_FIT_HDR);
 }
 
-/* Usable bytes of ph_malloc(h, size) from the request's own class, or whole
- * pages. */
-static inline size_t expect_usable(const ph_heap *h, size_t size, size_t ps)
+/* The fit arena holding address a: its first byte in *start, its end (the
+ * byte after its fence) in *end; false when a is in no arena.  Arenas are
+ * found from the page map (a run of fit pages may hold several adjacent
+ * arenas) and walked over the chunk headers to their fences. */
+static inline bool wb_arena_of(const ph_heap *h, const void *p, uintptr_t *start, uintptr_t *end)
 {
-    if (expect_small(h, size))
-        return ph_class_size(ph_size_class(size));
-    return round_up(size ? size : 1, ps);
-}
-
-/* Classes above its own that a small request may be served from: when the
- * request's class has no span with a free object, ph_malloc takes an
- * object of one of the next PH_CLASS_BORROW classes that has one before it
- * makes a new span (class borrowing, core/src/ph_object.c: 2 classes, about
- * 25% more than the request); ph_realloc stays in place within that range.
- * The constant is private to ph_object.c, so its value is repeated here
- * unless a header the tests see defines it.  ph_aligned_alloc never
- * borrows. */
-#ifdef PH_CLASS_BORROW
-#define OBJ_BORROW ((unsigned)PH_CLASS_BORROW)
-#else
-#define OBJ_BORROW 2u
-#endif
-
-/* u is a usable size that ph_malloc(h, size) may give: the request's class
- * (or one of the OBJ_BORROW classes above it), or whole pages for a page
- * run. */
-static inline bool usable_ok(const ph_heap *h, size_t size, size_t ps, size_t u)
-{
-    if (!expect_small(h, size))
-        return u == round_up(size ? size : 1, ps);
-    unsigned c = ph_size_class(size);
-    for (unsigned d = 0; d <= OBJ_BORROW && c + d < PH_NCLASSES; d++)
-        if (ph_class_span_objects(h, c + d) != 0 && u == ph_class_size(c + d))
+    uintptr_t a = (uintptr_t)p;
+    const struct ph_region *r = wb_region(h, a);
+    size_t page;
+    if (r == NULL)
+        return false;
+    page = (size_t)((a - r->base) >> h->page_shift_);
+    if (!PH_PM_IS_FIT(r->pmap[page]))
+        return false;
+    while (page > 0 && PH_PM_IS_FIT(r->pmap[page - 1]))
+        page--;
+    uintptr_t s = r->base + ((uintptr_t)page << h->page_shift_);
+    for (;;) {
+        uintptr_t u = s + PH_ALIGN;
+        size_t n;
+        while ((n = wb_hdr(u) & ~PH_FIT_FLAGS) != 0)
+            u += n;
+        if (a < u) {
+            *start = s;
+            *end = u;
             return true;
-    return false;
+        }
+        s = u;
+    }
 }
 
-/* Whether ph_realloc of a small object of usable size `usable` to `size`
- * keeps the object's class (and so stays in place). */
-static inline bool realloc_keeps_class(const ph_heap *h, size_t usable, size_t size)
+/* The chunks of the arena [start, end): user address, size, in use, in
+ * order; returns how many (at most max are stored). */
+typedef struct wb_chunk {
+    uintptr_t u;
+    size_t size;
+    bool inuse;
+} wb_chunk;
+
+static inline size_t wb_chunks(uintptr_t start, uintptr_t end, wb_chunk *out, size_t max)
 {
-    unsigned oc = ph_size_class(usable), nc = ph_size_class(size);
-    return expect_small(h, size) && nc <= oc && oc <= nc + OBJ_BORROW;
+    size_t n = 0;
+    uintptr_t u = start + PH_ALIGN;
+    while (u < end) {
+        size_t hd = wb_hdr(u);
+        if ((hd & ~PH_FIT_FLAGS) == 0)
+            break;
+        if (n < max) {
+            out[n].u = u;
+            out[n].size = hd & ~PH_FIT_FLAGS;
+            out[n].inuse = (hd & PH_FIT_CINUSE) != 0;
+        }
+        n++;
+        u += hd & ~PH_FIT_FLAGS;
+    }
+    return n;
 }
 
 #endif /* OBJ_UTIL_H */

@@ -1,33 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_objects.c: unit and table tests of the object layer (API.md
- * "Objects", pageheap.h "objects (the malloc family)").
+ * "Objects", pageheap.h "objects (the malloc family)", core/src/ph_object.c:
+ * fit arenas carved into boundary-tag chunks).
  *
- *   class tables   ph_size_class / ph_class_size for every request size up
- *                  to PH_SMALL_MAX: monotone, smallest fitting class,
- *                  multiples of PH_ALIGN, PH_ALIGN steps to 128 bytes then 8
- *                  classes per doubling, waste <= 1/8 past 128 bytes; span
- *                  layouts for every page size 64 B .. 64 KiB (printed for
- *                  256 B and 4 KiB pages), the 1/16 spans of 256 B pages
+ *   chunk sizes    every request size 0 .. PH_SMALL_MAX on 64 B .. 64 KiB
+ *                  pages: the chunk (size + header rounded to PH_ALIGN, at
+ *                  least PH_FIT_MIN), the usable size (the chunk less its
+ *                  header, or the whole arena when the rest is too small to
+ *                  split off), the arena's pages (min(PH_FIT_ARENA, heap /
+ *                  16), at least what the chunk needs), the first object at
+ *                  the arena's start + PH_ALIGN; larger sizes are page runs
  *   basics         malloc(0), free(NULL), usable_size(NULL), alignment,
- *                  usable size = the class size (or one of the OBJ_BORROW
- *                  classes above it) or whole pages, no overlap
- *   span packing   for every class and page size: a span holds exactly
- *                  ph_class_span_objects objects, all inside its pages, none
- *                  overlapping the header; the next one takes a new span;
- *                  an emptied span goes back at once
+ *                  usable sizes, small objects inside an arena's chunks,
+ *                  page runs outside, no overlap
+ *   fit packing    N objects of one size fill an arena exactly as the chunk
+ *                  arithmetic says (the next one makes a second arena), all
+ *                  inside it; the arena empties (evens, then odds) only with
+ *                  the last free
+ *   coalescing     three adjacent chunks freed in each of the 6 orders: one
+ *                  free chunk (white box), pointers into it refused as
+ *                  double frees, a malloc of their sum back at the first
+ *   LIFO           a chunk freed is the next one of its size handed out
  *   calloc         zeroes memory that held garbage; overflow -> NULL and no
  *                  change
- *   realloc        every path: NULL, same class in place, the borrow range
- *                  (in place up to OBJ_BORROW classes down, moved past it),
- *                  across classes,
- *                  small <-> large, large grow in place / moved, large
- *                  shrink in place, failure (NULL, old block intact, no
- *                  change), realloc(p, 0)
+ *   realloc        every path: NULL, shrink in place (tail split off or
+ *                  not) for every size below a chunk, grow into a free
+ *                  next chunk (whole or split), into the arena's free rest,
+ *                  moved past a live neighbour, small <-> large, large grow
+ *                  in place / moved, large shrink in place, failure (NULL,
+ *                  old block intact, no change), a shrink that cannot move
+ *                  stays, realloc(p, 0)
  *   aligned_alloc  every power of two 1 .. 64 KiB with several sizes and
- *                  page sizes; bad alignments -> NULL, no fault
+ *                  page sizes: below the page size a chunk of an arena,
+ *                  else (or past PH_SMALL_MAX) a page run; bad alignments
+ *                  -> NULL, no fault
  *   large objects  page aligned, usable = whole pages, counted
- *   empty spans    every span goes back when its last object goes
+ *   empty arenas   one arena per object, freed from the top and from the
+ *                  bottom: the lowest empty one is cached, the others go
+ *                  back at once; random objects all freed leave every page
+ *                  free after ph_scavenge(h, 0)
+ *   arena cache    reuse without page traffic, the lowest kept, ph_idle and
+ *                  ph_scavenge(h, 0) flush it, not kept over budget or with
+ *                  less than 1/8 of the heap free, page allocations and
+ *                  failing mallocs take it back (a failed call changes no
+ *                  statistic but the cache's)
  *   mixing         ph_free of ph_page_alloc memory and ph_page_free of
  *                  object memory are refused and change nothing
  *
@@ -54,9 +71,10 @@ static void th_open(theap *th, size_t ps, size_t npages)
     th->ps = ps;
     tport_init(&th->t, true);
     assert_int_equal(ph_init(&th->h, ps, &th->t.port), PH_OK);
-    /* metadata: a header, three bitmaps, the tree and one page-map byte per
-     * page: well under 4 bytes a page */
-    th->len = npages * ps + round_up(2048 + 4 * npages, ps) + ps;
+    /* metadata: the core's own formula (a header, the bitmaps, the tree,
+     * a page-map byte per page and the anchor bytes), then a page of slack */
+    th->len = npages * ps +
+              round_up(ph_region_meta_bytes(npages, (uint32_t)__builtin_ctzll(ps)), ps) + ps;
     th->mem = xaligned(ps, th->len);
     assert_int_equal(ph_add_region(&th->h, th->mem, th->len, 0), PH_OK);
     assert_int_equal(ph_get_region(&th->h, 0, &th->ri), PH_OK);
@@ -97,193 +115,106 @@ static void th_inside(theap *th, const void *p, size_t n, const char *what)
                  (void *)lo, (void *)hi);
 }
 
-static size_t th_used(theap *th)
+
+/* ---- chunk sizes -------------------------------------------------------------------- */
+
+/* Usable bytes of the first object of cs bytes carved from a fresh arena
+ * of `pages` pages: the chunk less its header, or the whole arena's chunk
+ * when the rest would be smaller than PH_FIT_MIN. */
+static size_t first_usable(size_t cs, size_t pages, size_t ps)
 {
-    ph_stats s;
-    th_stats(th, &s);
-    return s.pages_total - s.pages_free;
+    size_t t = pages * ps - PH_ALIGN;
+    return t - cs >= PH_FIT_MIN ? cs - PH_FIT_HDR : t - PH_FIT_HDR;
 }
 
-/* ---- class tables ----------------------------------------------------------------- */
-
-static void test_class_sizes(void **state)
+static void test_chunk_sizes(void **state)
 {
     (void)state;
-    size_t prev = 0;
+    static const size_t pss[] = { 64, 256, 4096, 65536 };
 
-    assert_true(PH_NCLASSES > PH_CLASS_LINEAR);
+    /* the constants the layer is built on */
     assert_int_equal(PH_ALIGN % 8, 0);
     assert_true(PH_ALIGN >= 2 * sizeof(void *));
-    for (unsigned c = 0; c < PH_NCLASSES; c++) {
-        size_t s = ph_class_size(c);
-        if (s == 0 || s % PH_ALIGN != 0)
-            fail_msg("class %u: size %zu is not a positive multiple of PH_ALIGN %zu", c, s,
-                     (size_t)PH_ALIGN);
-        if (s <= prev)
-            fail_msg("class %u: size %zu not above class %u's %zu", c, s, c - 1, prev);
-        if (c < PH_CLASS_LINEAR && s != (c + 1) * PH_ALIGN)
-            fail_msg("class %u: size %zu, expected %zu (PH_ALIGN steps up to 128)", c, s,
-                     (c + 1) * PH_ALIGN);
-        if (s > 128) {
-            /* the worst request of class c is one byte over class c - 1 */
-            size_t worst = prev + 1;
-            if ((s - worst) * 8 > worst)
-                fail_msg("class %u (%zu bytes): a %zu-byte request wastes %zu bytes, over 12.5%%",
-                         c, s, worst, s - worst);
-        }
-        prev = s;
+    assert_int_equal(PH_FIT_HDR, sizeof(size_t));
+    assert_int_equal(PH_FIT_MIN, 2 * PH_ALIGN);
+    assert_true(PH_SMALL_MAX >= 256 && PH_SMALL_MAX <= 32768 &&
+                (PH_SMALL_MAX & (PH_SMALL_MAX - 1)) == 0);
+    /* the model: monotone, multiples of PH_ALIGN, the header fits, waste < PH_ALIGN */
+    for (size_t n = 0, prev = 0; n <= PH_SMALL_MAX; n++) {
+        size_t cs = fit_chunk(n);
+        if (cs < prev || cs % PH_ALIGN != 0 || cs < n + PH_FIT_HDR || cs < PH_FIT_MIN ||
+            (cs > PH_FIT_MIN && cs >= n + PH_FIT_HDR + PH_ALIGN))
+            fail_msg("model: fit_chunk(%zu) = %zu", n, cs);
+        prev = cs;
     }
-    assert_int_equal(ph_class_size(PH_CLASS_LINEAR - 1), 128);
-    assert_int_equal(ph_class_size(PH_NCLASSES - 1), PH_SMALL_MAX);
-    /* 8 classes per doubling past 128 */
-    for (size_t lo = 128; lo < PH_SMALL_MAX; lo *= 2) {
-        unsigned n = 0;
-        for (unsigned c = 0; c < PH_NCLASSES; c++)
-            if (ph_class_size(c) > lo && ph_class_size(c) <= 2 * lo)
-                n++;
-        if (n != 8)
-            fail_msg("(%zu, %zu]: %u classes, expected 8", lo, 2 * lo, n);
-    }
+    assert_int_equal(fit_chunk(0), PH_FIT_MIN);
 
-    /* every request size: the smallest class that holds it, monotone */
-    unsigned last = 0;
-    for (size_t n = 0; n <= PH_SMALL_MAX; n++) {
-        unsigned c = ph_size_class(n);
-        if (c >= PH_NCLASSES)
-            fail_msg("ph_size_class(%zu) = %u, not a class (PH_NCLASSES %u)", n, c,
-                     (unsigned)PH_NCLASSES);
-        if (c < last)
-            fail_msg("ph_size_class(%zu) = %u < ph_size_class(%zu) = %u: not monotone", n, c,
-                     n - 1, last);
-        if (ph_class_size(c) < n)
-            fail_msg("ph_size_class(%zu) = %u holds only %zu bytes", n, c, ph_class_size(c));
-        if (c > 0 && ph_class_size(c - 1) >= n)
-            fail_msg("ph_size_class(%zu) = %u, but class %u (%zu bytes) is smaller and fits", n,
-                     c, c - 1, ph_class_size(c - 1));
-        last = c;
-    }
-    assert_int_equal(ph_size_class(0), 0);
-    const size_t big[] = { PH_SMALL_MAX + 1, PH_SMALL_MAX + PH_ALIGN, 2 * PH_SMALL_MAX,
-                           (size_t)1 << 31, SIZE_MAX / 2, SIZE_MAX - 1, SIZE_MAX };
-    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
-        if (ph_size_class(big[i]) != PH_NCLASSES)
-            fail_msg("ph_size_class(%zu) = %u, expected PH_NCLASSES %u", big[i],
-                     ph_size_class(big[i]), (unsigned)PH_NCLASSES);
-}
-
-static void print_class_table(const ph_heap *h, size_t ps)
-{
-    print_message("[ classes  ] page size %zu: class  size  pages  objects  span-waste  "
-                  "worst-request-waste\n", ps);
-    for (unsigned c = 0; c < PH_NCLASSES; c++) {
-        size_t s = ph_class_size(c), k = ph_class_span_pages(h, c);
-        size_t n = ph_class_span_objects(h, c);
-        size_t worst = c == 0 ? 1 : ph_class_size(c - 1) + 1;
-        if (k == 0) {
-            print_message("[ classes  ]   %3u %6zu  page run (no %u-page span fits one)    "
-                          "%5.1f%%\n", c, s, (unsigned)PH_SPAN_MAX_PAGES,
-                          100.0 * (double)(s - worst) / (double)s);
-            continue;
-        }
-        size_t bytes = k * ps;
-        print_message("[ classes  ]   %3u %6zu %4zu %6zu %8zu B %5.1f%% %5.1f%%\n", c, s, k, n,
-                      bytes - n * s, 100.0 * (double)(bytes - n * s) / (double)bytes,
-                      100.0 * (double)(s - worst) / (double)s);
-    }
-}
-
-static void test_class_spans(void **state)
-{
-    (void)state;
-    ph_heap h;
-
-    for (size_t ps = 64; ps <= 65536; ps *= 2) {
-        bool no_span_seen = false;
-        assert_int_equal(ph_init(&h, ps, NULL), PH_OK);
-        for (unsigned c = 0; c < PH_NCLASSES; c++) {
-            size_t s = ph_class_size(c), k = ph_class_span_pages(&h, c);
-            size_t n = ph_class_span_objects(&h, c);
-            if (k == 0 || n == 0) {
-                /* served as a page run: only when no object fits in the
-                 * largest span next to a header of at most 128 bytes */
-                if (k != 0 || n != 0)
-                    fail_msg("page %zu, class %u: %zu pages but %zu objects", ps, c, k, n);
-                if (s + 128 <= PH_SPAN_MAX_PAGES * ps)
-                    fail_msg("page %zu, class %u (%zu bytes): no span, but one fits in %u pages",
-                             ps, c, s, (unsigned)PH_SPAN_MAX_PAGES);
-                no_span_seen = true;
-                continue;
+    pat_init();
+    for (size_t k = 0; k < sizeof pss / sizeof pss[0]; k++) {
+        const size_t ps = pss[k];
+        theap th;
+        ph_stats st;
+        size_t cached = 0; /* pages of the cached arena, 0: none */
+        /* 2 MiB: the arena is PH_FIT_ARENA (or a page) and fits the cache's budget */
+        th_open(&th, ps, (2u << 20) / ps);
+        const size_t total = th.st0.pages_total;
+        for (size_t n = 0; n <= PH_SMALL_MAX + 1; n++) {
+            char what[96];
+            size_t cs = fit_chunk(n);
+            snprintf(what, sizeof what, "page %zu, ph_malloc(%zu) (chunk %zu)", ps, n, cs);
+            if (n > PH_SMALL_MAX)
+                assert_int_equal(ph_scavenge(&th.h, 0), 0); /* the cached arena back */
+            char *p = (char *)ph_malloc(&th.h, n);
+            if (p == NULL)
+                fail_msg("%s returned NULL", what);
+            size_t u = ph_usable_size(&th.h, p);
+            th_stats(&th, &st);
+            if (n > PH_SMALL_MAX) { /* the first size past the arenas: a page run */
+                if (st.large_objects != 1 || p != th.ri.base || u != round_up(n, ps) ||
+                    st.small_spans != 0)
+                    fail_msg("%s = %p: usable %zu, %zu large objects, %zu arenas", what,
+                             (void *)p, u, st.large_objects, st.small_spans);
+                ph_free(&th.h, p);
+                break;
             }
-            if (no_span_seen)
-                fail_msg("page %zu, class %u (%zu bytes) has a span but a smaller class has none",
-                         ps, c, s);
-            if (k > PH_SPAN_MAX_PAGES || n > PH_SPAN_MAX_OBJECTS)
-                fail_msg("page %zu, class %u: %zu pages, %zu objects (max %u, %u)", ps, c, k, n,
-                         (unsigned)PH_SPAN_MAX_PAGES, (unsigned)PH_SPAN_MAX_OBJECTS);
-            if (n * s >= k * ps)
-                fail_msg("page %zu, class %u: %zu objects of %zu bytes leave no room for the "
-                         "header in %zu pages", ps, c, n, s, k);
-        }
-        if (ps >= 4096 && no_span_seen)
-            fail_msg("page %zu: a class without a span", ps);
-        if (ps == 256) {
-            /* spans of up to PH_SPAN_CAP (4 KiB) that waste at most 1/16
-             * (at 1/8 alone: 4 pages / 7, 1 / 1, 8 / 7 and 2 / 1) */
-            static const size_t want[][3] = {
-                { 128, 8, 15 }, { 224, 8, 9 }, { 256, 16, 15 }, { 448, 9, 5 }
-            };
-            for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-                unsigned c = ph_size_class(want[i][0]);
-                size_t k = ph_class_span_pages(&h, c), n = ph_class_span_objects(&h, c);
-                if (ph_class_size(c) != want[i][0] || k != want[i][1] || n != want[i][2])
-                    fail_msg("page 256, %zu-byte class: %zu pages, %zu objects; expected %zu, %zu",
-                             want[i][0], k, n, want[i][1], want[i][2]);
+            /* the cached arena when its chunk holds cs, else a new one at the same place */
+            size_t pages = cached != 0 && cached * ps - PH_ALIGN >= cs
+                               ? cached
+                               : fit_arena_pages(cs, ps, total);
+            if (st.small_spans != 1 || st.small_span_pages != pages || st.large_objects != 0 ||
+                st.cached_spans != 0 || st.pages_total - st.pages_free != pages)
+                fail_msg("%s: %zu arenas of %zu pages (expected 1 of %zu), %zu large, %zu "
+                         "cached, %zu pages used", what, st.small_spans, st.small_span_pages,
+                         pages, st.large_objects, st.cached_spans, st.pages_total - st.pages_free);
+            if (p != (char *)th.ri.base + PH_ALIGN)
+                fail_msg("%s = %p, expected the arena's start %p + PH_ALIGN", what, (void *)p,
+                         th.ri.base);
+            if (u != first_usable(cs, pages, ps) || !usable_ok(&th.h, n, ps, u))
+                fail_msg("%s: usable size %zu, expected %zu (arena of %zu pages)", what, u,
+                         first_usable(cs, pages, ps), pages);
+            /* every usable byte is the caller's: fill them (the ends of large
+             * ones), the headers around must not notice */
+            if (u <= 1024) {
+                memset(p, 0xA7, u);
+            } else {
+                memset(p, 0xA7, 512);
+                memset(p + u - 512, 0xA7, 512);
             }
+            if (n % 61 == 0 || n < 2 * PH_FIT_MIN || u != cs - PH_FIT_HDR)
+                CHECK_OK(&th.h, what);
+            ph_free(&th.h, p);
+            th_stats(&th, &st);
+            /* the arena emptied: the cache keeps it (within budget, the heap free) */
+            if (st.cached_spans != 1 || st.cached_bytes != pages * ps || st.small_spans != 1 ||
+                st.pages_total - st.pages_free != pages)
+                fail_msg("%s: freed: %zu arenas, %zu cached (%zu B), %zu pages used", what,
+                         st.small_spans, st.cached_spans, st.cached_bytes,
+                         st.pages_total - st.pages_free);
+            cached = pages;
         }
-        assert_int_equal(ph_class_span_pages(&h, PH_NCLASSES), 0);
-        assert_int_equal(ph_class_span_objects(&h, PH_NCLASSES), 0);
-        assert_int_equal(ph_class_span_pages(&h, ~0u), 0);
-        if (ps == 256 || ps == 4096)
-            print_class_table(&h, ps);
+        assert_int_equal(th.t.faults, 0);
+        th_close(&th, "chunk sizes");
     }
-    /* Layouts follow the heap's size until the first span: a 7 KiB heap
-     * caps spans for 1/16 waste at 1/16 of itself (448 bytes, one page),
-     * so those classes fall back to 1/8; once a span exists, adding a
-     * region changes no layout. */
-    {
-        static _Alignas(256) unsigned char small[7 * 1024], big[64 * 1024];
-        static const size_t want[][3] = { { 128, 4, 7 }, { 256, 8, 7 }, { 448, 2, 1 } };
-        assert_int_equal(ph_init(&h, 256, NULL), PH_OK);
-        assert_int_equal(ph_add_region(&h, small, sizeof small, 0), PH_OK);
-        for (int round = 0; round < 2; round++) {
-            for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-                unsigned c = ph_size_class(want[i][0]);
-                size_t k = ph_class_span_pages(&h, c), n = ph_class_span_objects(&h, c);
-                if (k != want[i][1] || n != want[i][2])
-                    fail_msg("7 KiB heap (round %d), %zu-byte class: %zu pages, %zu objects; "
-                             "expected %zu, %zu", round, want[i][0], k, n, want[i][1], want[i][2]);
-            }
-            assert_int_equal(ph_check(&h), PH_OK);
-            if (round == 0) {
-                void *p = ph_malloc(&h, 100); /* the first span */
-                assert_non_null(p);
-                assert_int_equal(ph_add_region(&h, big, sizeof big, 0), PH_OK);
-                ph_free(&h, p);
-            }
-        }
-        /* a heap whose regions came before any span: 71 KiB takes 4 KiB */
-        assert_int_equal(ph_init(&h, 256, NULL), PH_OK);
-        assert_int_equal(ph_add_region(&h, small, sizeof small, 0), PH_OK);
-        assert_int_equal(ph_add_region(&h, big, sizeof big, 0), PH_OK);
-        assert_int_equal(ph_class_span_pages(&h, ph_size_class(448)), 9);
-        assert_int_equal(ph_check(&h), PH_OK);
-    }
-    /* a heap that is not initialised has no layout */
-    memset(&h, 0, sizeof h);
-    assert_int_equal(ph_init(&h, 100, NULL), PH_EINVAL);
-    assert_int_equal(ph_class_span_pages(&h, 0), 0);
-    assert_int_equal(ph_class_span_objects(&h, 0), 0);
-    assert_int_equal(ph_class_span_pages(NULL, 0), 0);
 }
 
 /* ---- basics ------------------------------------------------------------------------ */
@@ -306,10 +237,18 @@ static char *checked_malloc(theap *th, size_t n, size_t *usable, const char *wha
     size_t u = ph_usable_size(&th->h, p), want = expect_usable(&th->h, n, th->ps);
     if (u < n || !usable_ok(&th->h, n, th->ps, u))
         fail_msg("%s: ph_usable_size(ph_malloc(%zu)) = %zu, expected %zu%s", what, n, u, want,
-                 OBJ_BORROW ? " (or a class it may borrow)" : "");
+                 expect_small(&th->h, n) ? " (up to PH_FIT_MIN - PH_ALIGN more)" : "");
     if (!expect_small(&th->h, n) && (uintptr_t)p % th->ps != 0)
         fail_msg("%s: page-run object %p (%zu bytes) not page aligned", what, (void *)p, n);
     th_inside(th, p, u, what);
+    uintptr_t as = 0, ae = 0;
+    bool in_arena = wb_arena_of(&th->h, p, &as, &ae);
+    if (expect_small(&th->h, n) &&
+        (!in_arena || (uintptr_t)p < as + PH_ALIGN || (uintptr_t)p + u > ae - PH_FIT_HDR))
+        fail_msg("%s: small object [%p, +%zu) not inside the chunks of an arena", what,
+                 (void *)p, u);
+    if (!expect_small(&th->h, n) && in_arena)
+        fail_msg("%s: page-run object %p inside an arena", what, (void *)p);
     if (usable)
         *usable = u;
     return p;
@@ -403,89 +342,287 @@ static void test_basics(void **state)
     }
 }
 
-/* ---- span packing ------------------------------------------------------------------- */
+/* ---- fit packing ------------------------------------------------------------------ */
 
-static void test_span_packing(void **state)
+/* How many chunks of cs bytes a fresh arena of `pages` pages hands out
+ * before it has no room for one more (each carved from the rest, the last
+ * one taking the rest whole when what would remain is smaller than
+ * PH_FIT_MIN); the bytes they take in *taken. */
+static size_t arena_fits(size_t cs, size_t pages, size_t ps, size_t *taken)
+{
+    size_t s = pages * ps - PH_ALIGN, n = 0;
+    *taken = 0;
+    while (s >= cs) {
+        size_t t = s - cs >= PH_FIT_MIN ? cs : s;
+        n++;
+        *taken += t;
+        s -= t;
+    }
+    return n;
+}
+
+static void test_fit_packing(void **state)
 {
     (void)state;
     static const size_t pss[] = { 64, 256, 4096, 65536 };
-    char **p = (char **)calloc(PH_SPAN_MAX_OBJECTS + 1, sizeof *p);
+    static const size_t sizes[] = { 0, 1, PH_FIT_MIN - PH_FIT_HDR, PH_FIT_MIN - PH_FIT_HDR + 1,
+                                    24, 40, 100, 200, 500, 1000, 1500, 2000, 2040, 4000,
+                                    PH_SMALL_MAX / 2, PH_SMALL_MAX };
     pat_init();
     for (size_t k = 0; k < sizeof pss / sizeof pss[0]; k++) {
         theap th;
-        size_t ps = pss[k];
-        th_open(&th, ps, 2 * PH_SPAN_MAX_PAGES + 8);
-        for (unsigned c = 0; c < PH_NCLASSES; c++) {
-            size_t s = ph_class_size(c), pages = ph_class_span_pages(&th.h, c);
-            size_t n = ph_class_span_objects(&th.h, c);
-            uintptr_t lo = (uintptr_t)th.ri.base, hi = lo + pages * ps;
+        const size_t ps = pss[k];
+        th_open(&th, ps, (4u << 20) / ps);
+        const size_t total = th.st0.pages_total;
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const size_t sz = sizes[si], cs = fit_chunk(sz);
+            const size_t pages = fit_arena_pages(cs, ps, total);
+            size_t taken, n = arena_fits(cs, pages, ps, &taken), sum = 0;
+            const uintptr_t lo = (uintptr_t)th.ri.base, hi = lo + pages * ps;
             ph_stats st;
-            char what[96];
-            if (n == 0)
-                continue;
-            snprintf(what, sizeof what, "page %zu, class %u (%zu bytes, %zu pages, %zu objects)",
-                     ps, c, s, pages, n);
+            char what[128];
+            snprintf(what, sizeof what, "page %zu, %zu-byte objects (chunk %zu, arena %zu pages, "
+                     "%zu objects)", ps, sz, cs, pages, n);
+            char **p = (char **)calloc(n + 1, sizeof *p);
+            size_t *u = (size_t *)calloc(n + 1, sizeof *u);
+            assert_true(n >= 1);
             for (size_t i = 0; i < n; i++) {
-                p[i] = checked_malloc(&th, s - (i % 3 == 1 ? PH_ALIGN - 1 : 0), NULL, what);
-                if ((uintptr_t)p[i] <= lo || (uintptr_t)p[i] + s > hi)
-                    fail_msg("%s: object %zu at %p is outside the span's objects (%p, %p)", what,
-                             i, (void *)p[i], (void *)lo, (void *)hi);
-                pat_fill(p[i], s, i);
+                p[i] = checked_malloc(&th, sz, &u[i], what);
+                if ((uintptr_t)p[i] < lo + PH_ALIGN || (uintptr_t)p[i] + u[i] > hi - PH_FIT_HDR)
+                    fail_msg("%s: object %zu at %p (+%zu) is outside the first arena's chunks "
+                             "[%p, %p)", what, i, (void *)p[i], u[i], (void *)(lo + PH_ALIGN),
+                             (void *)(hi - PH_FIT_HDR));
+                sum += u[i] + PH_FIT_HDR;
+                pat_fill(p[i], u[i], i);
+                th_stats(&th, &st);
+                if (st.small_spans != 1 || st.small_span_pages != pages)
+                    fail_msg("%s: after %zu objects: %zu arenas (%zu pages), expected one arena",
+                             what, i + 1, st.small_spans, st.small_span_pages);
             }
-            th_stats(&th, &st);
-            if (st.small_spans != 1 || st.small_span_pages != pages || st.large_objects != 0)
-                fail_msg("%s: full span: %zu spans, %zu span pages, %zu large", what,
-                         st.small_spans, st.small_span_pages, st.large_objects);
+            if (p[0] != (char *)lo + PH_ALIGN)
+                fail_msg("%s: the first object at %p, not the arena's start + PH_ALIGN", what,
+                         (void *)p[0]);
+            if (sum != taken)
+                fail_msg("%s: the objects' chunks take %zu bytes of the arena, expected %zu", what,
+                         sum, taken);
             {
                 oset os = { 0 };
                 for (size_t i = 0; i < n; i++)
-                    oset_add(&os, (uintptr_t)p[i], s, i, what);
+                    oset_add(&os, (uintptr_t)p[i], u[i], i, what);
                 oset_free(&os);
             }
-            for (size_t i = 0; i < n; i++)
-                PAT_CHECK(p[i], s, i, "%s: object %zu changed", what, i);
             CHECK_OK(&th.h, what);
-            /* the next one needs a new span */
-            p[n] = checked_malloc(&th, s, NULL, what);
+            /* the next one needs a second arena */
+            p[n] = checked_malloc(&th, sz, &u[n], what);
             if ((uintptr_t)p[n] >= lo && (uintptr_t)p[n] < hi)
-                fail_msg("%s: object %zu of a full span inside it", what, n);
+                fail_msg("%s: object %zu of a full arena inside it", what, n);
             th_stats(&th, &st);
             if (st.small_spans != 2 || st.small_span_pages != 2 * pages)
-                fail_msg("%s: after the span filled: %zu spans, %zu pages", what, st.small_spans,
+                fail_msg("%s: after the arena filled: %zu arenas, %zu pages", what, st.small_spans,
                          st.small_span_pages);
-            ph_free(&th.h, p[n]); /* its span empties: cached if the budget allows */
+            for (size_t i = 0; i < n; i++)
+                PAT_CHECK(p[i], u[i], i, "%s: object %zu changed", what, i);
+            ph_free(&th.h, p[n]); /* the second arena empties: cached */
             th_stats(&th, &st);
-            /* within the budget, and 1/8 of the heap free besides the span */
-            const bool cache = pages <= st.pages_total >> PH_CACHE_SHIFT &&
-                               st.pages_total - 2 * pages >= st.pages_total >> 3;
-            if (st.small_spans != 1u + cache || st.cached_spans != cache ||
-                st.cached_bytes != cache * pages * ps ||
-                st.pages_free != st.pages_total - (1u + cache) * pages)
-                fail_msg("%s: emptied span (cached: %d) wrongly kept: %zu spans, %zu cached, "
-                         "%zu of %zu pages free",
-                         what, (int)cache, st.small_spans, st.cached_spans, st.pages_free,
+            if (st.small_spans != 2 || st.cached_spans != 1 || st.cached_bytes != pages * ps ||
+                st.pages_free != st.pages_total - 2 * pages)
+                fail_msg("%s: the emptied arena not cached: %zu arenas, %zu cached, %zu of %zu "
+                         "pages free", what, st.small_spans, st.cached_spans, st.pages_free,
                          st.pages_total);
             assert_int_equal(ph_scavenge(&th.h, 0), 0); /* gives the cache back */
             th_stats(&th, &st);
             if (st.small_spans != 1 || st.cached_spans != 0 || st.pages_free != st.pages_total - pages)
-                fail_msg("%s: cached span not given back: %zu spans, %zu of %zu pages free",
+                fail_msg("%s: cached arena not given back: %zu arenas, %zu of %zu pages free",
                          what, st.small_spans, st.pages_free, st.pages_total);
             for (size_t i = 0; i < n; i++) {
-                /* evens first, then odds: holes all over the span */
+                /* evens first, then odds: holes all over the arena, joined at the end */
                 size_t j = i < (n + 1) / 2 ? 2 * i : 2 * (i - (n + 1) / 2) + 1;
-                PAT_CHECK(p[j], s, j, "%s: object %zu changed", what, j);
+                PAT_CHECK(p[j], u[j], j, "%s: object %zu changed", what, j);
                 ph_free(&th.h, p[j]);
                 th_stats(&th, &st);
-                if (i + 1 < n && (st.small_spans != 1 || st.pages_free != st.pages_total - pages))
-                    fail_msg("%s: %zu of %zu freed: %zu spans, %zu pages free", what, i + 1, n,
-                             st.small_spans, st.pages_free);
+                if (i + 1 < n && (st.small_spans != 1 || st.cached_spans != 0 ||
+                                  st.pages_free != st.pages_total - pages))
+                    fail_msg("%s: %zu of %zu freed: %zu arenas (%zu cached), %zu pages free",
+                             what, i + 1, n, st.small_spans, st.cached_spans, st.pages_free);
+                if (i % 64 == 0 || i + 2 >= n)
+                    CHECK_OK(&th.h, what);
             }
+            th_stats(&th, &st);
+            if (st.small_spans != 1 || st.cached_spans != 1) /* joined whole: the cached arena */
+                fail_msg("%s: every object freed: %zu arenas, %zu cached", what, st.small_spans,
+                         st.cached_spans);
             stats_all_free(&th.h, what);
+            free(p);
+            free(u);
         }
         assert_int_equal(th.t.faults, 0);
-        th_close(&th, "span packing");
+        th_close(&th, "fit packing");
     }
-    free(p);
+}
+
+/* ---- coalescing ------------------------------------------------------------------- */
+
+/* The last call raised one more fault: code at p. */
+static void expect_fault(theap *th, size_t *faults, int code, const void *p, const char *what)
+{
+    (*faults)++;
+    if (th->t.faults != *faults || th->t.last_code != code || th->t.last_addr != p)
+        fail_msg("%s: %zu faults (expected %zu), last code %d at %p; expected code %d at %p",
+                 what, th->t.faults, *faults, th->t.last_code, th->t.last_addr, code, p);
+}
+
+/* Three adjacent chunks with live neighbours on both sides, freed in each
+ * order: after every step ph_check holds, every freed pointer (and every
+ * pointer into a joined chunk) is a double free, and at the end the arena
+ * holds one free chunk of the three chunks' bytes, which a malloc of their
+ * sum gets back at the first one's address (its exact free list). */
+static void test_coalescing(void **state)
+{
+    (void)state;
+    static const int order[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+                                     { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+    const size_t ps = 256;
+    const size_t cmax = PH_FIT_EXACT_MAX / 3 / PH_ALIGN * PH_ALIGN;
+    const size_t css[] = { PH_FIT_MIN, PH_FIT_MIN + PH_ALIGN, 5 * PH_ALIGN, cmax };
+    theap th;
+    size_t faults = 0;
+    pat_init();
+    th_open(&th, ps, 1024);
+    for (size_t ci = 0; ci < sizeof css / sizeof css[0]; ci++) {
+        const size_t cs = css[ci], sz = cs - PH_FIT_HDR;
+        assert_true(3 * cs <= PH_FIT_EXACT_MAX);
+        for (int o = 0; o < 6; o++) {
+            enum { N = 7 };
+            char *x[N], what[128];
+            ph_stats a, b;
+            snprintf(what, sizeof what, "chunks of %zu bytes freed in the order %d %d %d", cs,
+                     order[o][0], order[o][1], order[o][2]);
+            for (int i = 0; i < N; i++)
+                x[i] = checked_malloc(&th, sz, NULL, what);
+            /* sort by address; find five chunks in a row */
+            for (int i = 1; i < N; i++)
+                for (int j = i; j > 0 && x[j] < x[j - 1]; j--) {
+                    char *t = x[j];
+                    x[j] = x[j - 1];
+                    x[j - 1] = t;
+                }
+            int at = -1;
+            for (int i = 0; i + 4 < N && at < 0; i++) {
+                bool row = true;
+                for (int j = 0; j < 4; j++)
+                    row = row && x[i + j + 1] == x[i + j] + cs &&
+                          ph_usable_size(&th.h, x[i + j]) == sz;
+                if (row)
+                    at = i + 1;
+            }
+            if (at < 0)
+                fail_msg("%s: no five adjacent chunks among %d mallocs in an arena", what, N);
+            for (int i = 0; i < N; i++)
+                pat_fill(x[i], sz, (uint64_t)i);
+            size_t faults_a = faults;
+            char *abc[3] = { x[at], x[at + 1], x[at + 2] };
+            th_stats(&th, &a);
+            for (int s = 0; s < 3; s++) {
+                char *p = abc[order[o][s]];
+                ph_free(&th.h, p);
+                CHECK_OK(&th.h, what);
+                for (int t = 0; t <= s; t++) { /* every freed one, joined or not */
+                    char *q = abc[order[o][t]];
+                    assert_int_equal(ph_usable_size(&th.h, q), 0);
+                    expect_fault(&th, &faults, PH_FAULT_DOUBLE_FREE, q, what);
+                    assert_int_equal(ph_usable_size(&th.h, q + PH_ALIGN), 0);
+                    expect_fault(&th, &faults, PH_FAULT_DOUBLE_FREE, q + PH_ALIGN, what);
+                }
+            }
+            /* white box: one free chunk of 3 cs bytes at the first, live around it */
+            uintptr_t as = 0, ae = 0;
+            wb_chunk ch[4096 / PH_FIT_MIN + 8];
+            assert_true(wb_arena_of(&th.h, abc[0], &as, &ae));
+            size_t nch = wb_chunks(as, ae, ch, sizeof ch / sizeof ch[0]), found = 0;
+            assert_true(nch <= sizeof ch / sizeof ch[0]);
+            for (size_t i = 0; i < nch; i++) {
+                if (ch[i].u == (uintptr_t)abc[0]) {
+                    found = 1;
+                    if (ch[i].inuse || ch[i].size != 3 * cs || i == 0 || i + 1 == nch ||
+                        !ch[i - 1].inuse || !ch[i + 1].inuse)
+                        fail_msg("%s: the freed chunks are not one free chunk of %zu bytes "
+                                 "(chunk %zu of %zu: %zu bytes, in use %d)", what, 3 * cs, i,
+                                 nch, ch[i].size, (int)ch[i].inuse);
+                }
+                if (ch[i].u == (uintptr_t)abc[1] || ch[i].u == (uintptr_t)abc[2])
+                    fail_msg("%s: a chunk still starts at %p after the join", what,
+                             (void *)ch[i].u);
+            }
+            assert_int_equal(found, 1);
+            th_stats(&th, &b);
+            stats_all_assert(&a, &b, faults - faults_a, what); /* no page changed hands */
+            /* their sum, from the exact list, at the first one */
+            char *big = checked_malloc(&th, 3 * cs - PH_FIT_HDR, NULL, what);
+            if (big != abc[0])
+                fail_msg("%s: ph_malloc(%zu) = %p, expected the joined chunk at %p", what,
+                         3 * cs - PH_FIT_HDR, (void *)big, (void *)abc[0]);
+            assert_int_equal(ph_usable_size(&th.h, big), 3 * cs - PH_FIT_HDR);
+            for (int i = 0; i < N; i++)
+                if (i < at || i > at + 2)
+                    PAT_CHECK(x[i], sz, (uint64_t)i, "%s: neighbour %d changed", what, i);
+            ph_free(&th.h, big);
+            for (int i = 0; i < N; i++)
+                if (i < at || i > at + 2)
+                    ph_free(&th.h, x[i]);
+            stats_all_free(&th.h, what);
+        }
+    }
+    assert_int_equal(th.t.faults, faults);
+    th_close(&th, "coalescing");
+}
+
+/* ---- LIFO --------------------------------------------------------------------------- */
+
+/* For sizes of the exact free lists: a chunk freed and its size asked for
+ * again gives the same pointer back, with no page traffic; two freed (not
+ * adjacent) come back last freed first. */
+static void test_lifo(void **state)
+{
+    (void)state;
+    const size_t ps = 256;
+    theap th;
+    ph_stats a, b;
+    th_open(&th, ps, 1024);
+    const size_t room = fit_arena_pages(PH_FIT_MIN, ps, th.st0.pages_total) * ps - PH_ALIGN;
+    /* four in one arena, so that the guards keep x and y apart */
+    for (size_t sz = 0; sz + PH_FIT_HDR <= PH_FIT_EXACT_MAX && 4 * fit_chunk(sz) <= room;
+         sz += sz < 64 ? 1 : 37) {
+        char what[96];
+        snprintf(what, sizeof what, "LIFO, %zu-byte objects", sz);
+        char *x = checked_malloc(&th, sz, NULL, what);
+        char *g1 = checked_malloc(&th, sz, NULL, what);
+        char *y = checked_malloc(&th, sz, NULL, what);
+        char *g2 = checked_malloc(&th, sz, NULL, what);
+        th_stats(&th, &a);
+        for (int i = 0; i < 20; i++) {
+            ph_free(&th.h, y);
+            char *q = checked_malloc(&th, sz, NULL, what);
+            if (q != y)
+                fail_msg("%s: freed %p, got %p back", what, (void *)y, (void *)q);
+        }
+        ph_free(&th.h, x);
+        ph_free(&th.h, y);
+        CHECK_OK(&th.h, what);
+        char *q1 = checked_malloc(&th, sz, NULL, what);
+        char *q2 = checked_malloc(&th, sz, NULL, what);
+        if (q1 != y || q2 != x)
+            fail_msg("%s: freed %p then %p, got %p then %p", what, (void *)x, (void *)y,
+                     (void *)q1, (void *)q2);
+        th_stats(&th, &b);
+        stats_all_assert(&a, &b, 0, what);
+        ph_free(&th.h, x);
+        ph_free(&th.h, g1);
+        ph_free(&th.h, y);
+        ph_free(&th.h, g2);
+        stats_all_free(&th.h, what);
+    }
+    assert_int_equal(th.t.faults, 0);
+    th_close(&th, "LIFO");
 }
 
 /* ---- calloc ----------------------------------------------------------------------- */
@@ -577,8 +714,8 @@ static void test_calloc_zeroes(void **state)
 /* p must hold id's pattern over n bytes. */
 #define KEPT(p, n, id, what) PAT_CHECK((p), (n), (id), "%s: contents not kept", (what))
 
-/* ph_realloc(p, size) must fail: NULL, p untouched, no statistic changed,
- * no fault. */
+/* ph_realloc(p, size) must fail: NULL, p untouched, no statistic changed
+ * but the cache's (a failing allocation gives it back), no fault. */
 static void realloc_fails(theap *th, char *p, size_t size, uint64_t id, const char *what)
 {
     ph_stats a, b;
@@ -588,7 +725,7 @@ static void realloc_fails(theap *th, char *p, size_t size, uint64_t id, const ch
     th_stats(th, &b);
     if (q != NULL)
         fail_msg("%s: ph_realloc(%p, %zu) returned %p, expected NULL", what, (void *)p, size, q);
-    stats_all_assert(&a, &b, 0, what);
+    stats_failed_assert(&a, &b, what);
     if (th->t.faults != f)
         fail_msg("%s: a failed realloc raised a fault", what);
     if (ph_usable_size(&th->h, p) != u)
@@ -608,6 +745,28 @@ static void expect_double_free(theap *th, size_t *faults, const void *p, const c
                  what, th->t.faults, *faults, th->t.last_code, th->t.last_addr, p);
 }
 
+/* ph_realloc(p, size) of a live chunk must stay in place: the same
+ * pointer, the usable size the split rule gives, the contents kept, no
+ * statistic changed. */
+static char *realloc_in_place(theap *th, char *p, size_t size, size_t want_usable, uint64_t id,
+                              size_t keep, const char *what)
+{
+    ph_stats a, b;
+    th_stats(th, &a);
+    char *q = (char *)ph_realloc(&th->h, p, size);
+    th_stats(th, &b);
+    if (q != p)
+        fail_msg("%s: ph_realloc(%p, %zu) = %p, expected in place", what, (void *)p, size,
+                 (void *)q);
+    size_t u = ph_usable_size(&th->h, q);
+    if (u != want_usable)
+        fail_msg("%s: ph_realloc(%p, %zu): usable size %zu, expected %zu", what, (void *)p, size,
+                 u, want_usable);
+    KEPT(q, keep, id, what);
+    stats_all_assert(&a, &b, 0, what);
+    return q;
+}
+
 static void test_realloc_paths(void **state)
 {
     (void)state;
@@ -615,98 +774,157 @@ static void test_realloc_paths(void **state)
     theap th;
     ph_stats st;
     size_t u, faults = 0;
+    uintptr_t as = 0, ae = 0;
+    wb_chunk ch[64];
     pat_init();
     th_open(&th, ps, 256);
 
     /* NULL: a malloc */
     char *p = (char *)ph_realloc(&th.h, NULL, 100);
     assert_non_null(p);
-    assert_int_equal(ph_usable_size(&th.h, p), ph_class_size(ph_size_class(100)));
+    assert_int_equal(ph_usable_size(&th.h, p), fit_chunk(100) - PH_FIT_HDR);
     ph_free(&th.h, p);
     stats_all_free(&th.h, "realloc(NULL)");
 
-    /* same class: in place */
-    p = checked_malloc(&th, 20, &u, "20");
-    assert_int_equal(u, ph_class_size(ph_size_class(20)));
-    pat_fill(p, 20, 1);
-    const size_t same[] = { 30, 17, 32, 25 };
-    for (size_t i = 0; i < 4; i++) {
-        char *q = (char *)ph_realloc(&th.h, p, same[i]);
-        if (q != p)
-            fail_msg("realloc(20 -> %zu) moved the object (%p -> %p) in its class", same[i],
-                     (void *)p, (void *)q);
-        KEPT(q, 17, 1, "same class");
-    }
-
-    /* the borrow range: a shrink by up to OBJ_BORROW classes stays, one more
-     * class moves (the heap has memory) */
+    /* shrinks stay in place, to every smaller size: the tail split off when
+     * it can be a chunk (and joined with the free rest after it), else the
+     * chunk kept whole */
     {
-        unsigned c = ph_size_class(1000);
-        char *x = checked_malloc(&th, ph_class_size(c), NULL, "borrow range");
-        pat_fill(x, ph_class_size(c), 11);
-        for (unsigned d = 1; d <= OBJ_BORROW + 1; d++) {
-            size_t sz = ph_class_size(c - d);
-            char *y = (char *)ph_realloc(&th.h, x, sz);
-            assert_non_null(y);
-            if (d <= OBJ_BORROW && y != x)
-                fail_msg("realloc %zu -> %zu (%u classes down) moved", ph_class_size(c), sz, d);
-            if (d > OBJ_BORROW && y == x)
-                fail_msg("realloc %zu -> %zu (%u classes down) stayed", ph_class_size(c), sz, d);
-            KEPT(y, sz, 11, "borrow range");
-            if (y != x) {
-                assert_int_equal(ph_usable_size(&th.h, y), sz);
-                x = y;
-                break;
+        const size_t big = 1000;
+        char *g = checked_malloc(&th, 16, NULL, "guard");
+        p = checked_malloc(&th, big, &u, "shrink");
+        const size_t whole = u + PH_FIT_HDR; /* p's chunk, then its free tails */
+        char *g2 = checked_malloc(&th, 16, NULL, "guard 2"); /* live after p */
+        pat_fill(p, u, 1);
+        for (size_t sz = big; sz-- > 0;) {
+            char what[64];
+            snprintf(what, sizeof what, "shrink to %zu", sz);
+            size_t want = fit_shrunk_usable(u, sz);
+            p = realloc_in_place(&th, p, sz, want, 1, sz, what);
+            if (want != u) { /* the tail is a free chunk of its own, right after p */
+                assert_true(wb_arena_of(&th.h, p, &as, &ae));
+                size_t n = wb_chunks(as, ae, ch, 64), i = 0;
+                while (i < n && ch[i].u != (uintptr_t)p)
+                    i++;
+                if (i + 2 >= n || ch[i + 1].u != (uintptr_t)p + want + PH_FIT_HDR ||
+                    ch[i + 1].inuse || ch[i + 1].size != whole - want - PH_FIT_HDR ||
+                    ch[i + 2].u != (uintptr_t)g2)
+                    fail_msg("%s: no free tail of %zu bytes between the object and the next",
+                             what, whole - want - PH_FIT_HDR);
             }
-            assert_int_equal(ph_usable_size(&th.h, x), ph_class_size(c));
+            u = want;
+            if (sz % 97 == 0)
+                CHECK_OK(&th.h, what);
         }
-        ph_free(&th.h, x);
+        assert_true(usable_ok(&th.h, 0, ps, u)); /* as ph_malloc(0) */
         ph_free(&th.h, p);
-        stats_all_free(&th.h, "borrow range");
-        p = checked_malloc(&th, 20, NULL, "20 again");
-        pat_fill(p, 20, 1);
+        ph_free(&th.h, g);
+        ph_free(&th.h, g2);
+        stats_all_free(&th.h, "shrinks");
     }
 
-    /* small grow to another class: moved, old one freed */
-    char *q = (char *)ph_realloc(&th.h, p, 1000);
-    assert_non_null(q);
-    assert_ptr_not_equal(q, p);
-    assert_int_equal(ph_usable_size(&th.h, q), ph_class_size(ph_size_class(1000)));
-    KEPT(q, 17, 1, "small grow");
-    th_stats(&th, &st);
-    if (st.small_spans != 2 || st.cached_spans != 1) /* the 32-byte span emptied: cached */
-        fail_msg("small grow: %zu spans (%zu cached), expected 2 (1)", st.small_spans,
-                 st.cached_spans);
-    ph_free(&th.h, p); /* freed by the realloc: its span is empty now */
-    expect_double_free(&th, &faults, p, "free of the old block after a moving realloc");
-    pat_fill(q, 1000, 2);
+    /* grow into the free chunk right after it: whole, or split */
+    {
+        char *a = checked_malloc(&th, 100, NULL, "a");
+        char *n = checked_malloc(&th, 300, NULL, "n");
+        char *g = checked_malloc(&th, 100, NULL, "g");
+        const size_t ca = fit_chunk(100), cn = fit_chunk(300);
+        assert_true(n == a + ca && g == n + cn); /* a fresh arena, carved in a row */
+        pat_fill(a, 100, 2);
+        ph_free(&th.h, n);
+        /* exactly the two chunks */
+        a = realloc_in_place(&th, a, ca + cn - PH_FIT_HDR, ca + cn - PH_FIT_HDR, 2, 100,
+                             "grow into the whole next chunk");
+        pat_fill(a, ca + cn - PH_FIT_HDR, 3);
+        /* back down, the tail freed; then up again by a part of it */
+        a = realloc_in_place(&th, a, 100, ca - PH_FIT_HDR, 3, 100, "shrink back");
+        a = realloc_in_place(&th, a, 100 + 2 * PH_FIT_MIN, fit_chunk(100 + 2 * PH_FIT_MIN) - PH_FIT_HDR,
+                             3, 100, "grow into a part of the next chunk");
+        CHECK_OK(&th.h, "grow in place");
+        /* the rest of the freed chunk is a chunk of its own, served to its size */
+        size_t rest = ca + cn - fit_chunk(100 + 2 * PH_FIT_MIN);
+        char *r = checked_malloc(&th, rest - PH_FIT_HDR, NULL, "the rest");
+        if (r != a + fit_chunk(100 + 2 * PH_FIT_MIN))
+            fail_msg("the split-off rest (%zu bytes) not handed out at %p but at %p", rest,
+                     (void *)(a + fit_chunk(100 + 2 * PH_FIT_MIN)), (void *)r);
+        /* a live neighbour: moves, the old one freed, contents kept */
+        char *q = (char *)ph_realloc(&th.h, a, 600);
+        assert_non_null(q);
+        if (q == a)
+            fail_msg("grow past a live neighbour stayed in place");
+        KEPT(q, 100, 3, "grow moved");
+        assert_true(usable_ok(&th.h, 600, ps, ph_usable_size(&th.h, q)));
+        ph_free(&th.h, a);
+        expect_double_free(&th, &faults, a, "free of the old chunk after a moving realloc");
+        /* the arena's last chunk in use grows into the arena's free rest
+         * (white box: whichever of the live objects that is) */
+        char *last = checked_malloc(&th, 64, NULL, "last");
+        char *live4[4] = { q, r, g, last };
+        const size_t keep4[4] = { 100, rest - PH_FIT_HDR, 100, 64 };
+        for (int i = 0; i < 4; i++)
+            pat_fill(live4[i], keep4[i], 20 + (uint64_t)i);
+        assert_true(wb_arena_of(&th.h, last, &as, &ae));
+        size_t nch = wb_chunks(as, ae, ch, 64);
+        assert_true(nch >= 2 && nch <= 64);
+        int w = -1;
+        for (int i = 0; i < 4; i++)
+            if (ch[nch - 2].u == (uintptr_t)live4[i])
+                w = i;
+        if (w < 0 || ch[nch - 1].inuse || !ch[nch - 2].inuse)
+            fail_msg("the arena's last chunks: %#lx (%zu bytes, in use %d) is none of the live "
+                     "objects, then %zu bytes in use %d", (unsigned long)ch[nch - 2].u,
+                     ch[nch - 2].size, (int)ch[nch - 2].inuse, ch[nch - 1].size,
+                     (int)ch[nch - 1].inuse);
+        {
+            const size_t room = ch[nch - 1].size + ch[nch - 2].size;
+            char *o = live4[w];
+            o = realloc_in_place(&th, o, room - PH_FIT_HDR - PH_FIT_MIN,
+                                 room - PH_FIT_HDR - PH_FIT_MIN, 20 + (uint64_t)w, keep4[w],
+                                 "grow into the arena's free rest");
+            o = realloc_in_place(&th, o, room - PH_FIT_HDR, room - PH_FIT_HDR, 20 + (uint64_t)w,
+                                 keep4[w], "grow to the arena's end");
+            /* one byte more: moves (a new arena) */
+            char *m = (char *)ph_realloc(&th.h, o, room - PH_FIT_HDR + 1);
+            assert_non_null(m);
+            assert_ptr_not_equal(m, o);
+            KEPT(m, keep4[w], 20 + (uint64_t)w, "past the arena's end");
+            live4[w] = m;
+        }
+        for (int i = 0; i < 4; i++) {
+            KEPT(live4[i], keep4[i], 20 + (uint64_t)i, "the arena's other objects");
+            ph_free(&th.h, live4[i]);
+        }
+        stats_all_free(&th.h, "grow in place");
+    }
+    p = checked_malloc(&th, 1000, NULL, "p");
+    pat_fill(p, 1000, 2);
 
-    /* small shrink to another class */
-    p = (char *)ph_realloc(&th.h, q, 50);
-    assert_non_null(p);
-    assert_ptr_not_equal(p, q);
-    KEPT(p, 50, 2, "small shrink");
-    assert_int_equal(ph_usable_size(&th.h, p), ph_class_size(ph_size_class(50)));
+    /* small shrink in place */
+    p = realloc_in_place(&th, p, 50, fit_chunk(50) - PH_FIT_HDR, 2, 50, "small shrink");
     pat_fill(p, 50, 3);
 
     /* small -> large */
-    q = (char *)ph_realloc(&th.h, p, 3 * PH_SMALL_MAX);
+    char *q = (char *)ph_realloc(&th.h, p, 3 * PH_SMALL_MAX);
     assert_non_null(q);
     KEPT(q, 50, 3, "small -> large");
     assert_int_equal((uintptr_t)q % ps, 0);
     assert_int_equal(ph_usable_size(&th.h, q), round_up(3 * PH_SMALL_MAX, ps));
     th_stats(&th, &st);
-    if (st.small_spans != st.cached_spans || st.large_objects != 1 || /* only empty spans */
+    if (st.small_spans != st.cached_spans || st.large_objects != 1 || /* only empty arenas */
         st.large_pages != round_up(3 * PH_SMALL_MAX, ps) / ps)
-        fail_msg("small -> large: %zu spans (%zu cached), %zu large (%zu pages)", st.small_spans,
+        fail_msg("small -> large: %zu arenas (%zu cached), %zu large (%zu pages)", st.small_spans,
                  st.cached_spans, st.large_objects, st.large_pages);
+    ph_free(&th.h, p);
+    expect_double_free(&th, &faults, p, "free of a small object moved to a page run");
     pat_fill(q, 3 * PH_SMALL_MAX, 4);
 
     /* large -> small */
     p = (char *)ph_realloc(&th.h, q, 300);
     assert_non_null(p);
     KEPT(p, 300, 4, "large -> small");
-    assert_int_equal(ph_usable_size(&th.h, p), ph_class_size(ph_size_class(300)));
+    assert_int_equal(ph_usable_size(&th.h, p), fit_chunk(300) - PH_FIT_HDR);
+    th_stats(&th, &st);
+    assert_int_equal(st.large_objects, 0);
     ph_free(&th.h, p);
     stats_all_free(&th.h, "large -> small");
 
@@ -785,19 +1003,35 @@ static void test_realloc_paths(void **state)
         snprintf(what, sizeof what, "realloc(large, %zu)", huge[i]);
         realloc_fails(&th, L, huge[i], 8, what);
     }
-    /* a full heap: growing into another class fails, a shrink stays put */
+    /* a full heap: growing past every free chunk fails, a shrink that
+     * cannot move stays put */
     size_t held = 0;
     char **pgs = (char **)calloc(th.st0.pages_total, sizeof *pgs);
     while ((pgs[held] = (char *)ph_page_alloc(&th.h, 1)) != NULL)
         held++;
     th_accounting(&th, held, "heap full");
-    realloc_fails(&th, s, 2000, 10, "realloc(small 200 -> 2000), heap full");
+    realloc_fails(&th, s, PH_FIT_ARENA, 10, "realloc(small 200 -> PH_FIT_ARENA), heap full");
     realloc_fails(&th, L, (n1 + 2) * ps, 8, "realloc(large grow), heap full");
     realloc_fails(&th, B, 16 * ps, 7, "realloc(large grow, neighbour live)");
     realloc_fails(&th, X, 16 * ps, 9, "realloc(large grow, heap full)");
-    q = (char *)ph_realloc(&th.h, L, 100); /* cannot move to a class: stays, still valid */
-    if (q == NULL)
-        fail_msg("a shrink of a large object to 100 bytes on a full heap returned NULL");
+    /* no free chunk of PH_FIT_ARENA - 2 PH_ALIGN bytes: s's arena holds s */
+    th_stats(&th, &st);
+    q = (char *)ph_realloc(&th.h, L, PH_FIT_ARENA - 2 * PH_ALIGN);
+    if (q != L)
+        fail_msg("a shrink of a large object to a chunk on a full heap returned %p, not %p",
+                 (void *)q, (void *)L);
+    assert_int_equal(ph_usable_size(&th.h, L), (n1 + 1) * ps);
+    KEPT(q, PH_FIT_ARENA - 2 * PH_ALIGN, 8, "shrink on a full heap");
+    {
+        ph_stats st2;
+        th_stats(&th, &st2);
+        stats_failed_assert(&st, &st2, "a shrink that stayed");
+    }
+    /* one that fits a free chunk moves into it, even on a full heap */
+    q = (char *)ph_realloc(&th.h, L, 100);
+    if (q == NULL || q == L)
+        fail_msg("a shrink of a large object to 100 bytes on a full heap: %p (from %p)",
+                 (void *)q, (void *)L);
     KEPT(q, 100, 8, "shrink on a full heap");
     L = q;
     th_accounting(&th, held, "heap full");
@@ -807,24 +1041,26 @@ static void test_realloc_paths(void **state)
     assert_int_equal(th.t.faults, faults);
     th_accounting(&th, 0, "page API pages freed");
 
-    /* realloc(p, 0): p freed, a unique pointer back */
+    /* realloc(p, 0): p shrinks in place to the smallest chunk */
     ph_free(&th.h, L);
     ph_free(&th.h, B);
     ph_free(&th.h, X);
     ph_free(&th.h, s);
     stats_all_free(&th.h, "before realloc(p, 0)");
     p = checked_malloc(&th, 1000, NULL, "p for realloc(p, 0)");
-    q = (char *)ph_realloc(&th.h, p, 0);
-    if (q == NULL)
-        fail_msg("realloc(p, 0) returned NULL");
-    assert_ptr_not_equal(q, p);
-    th_stats(&th, &st);
-    assert_int_equal(st.small_spans - st.cached_spans, 1); /* p's span emptied (cached) */
+    pat_fill(p, 1000, 11);
+    p = realloc_in_place(&th, p, 0, PH_FIT_MIN - PH_FIT_HDR, 11, 0, "realloc(p, 0)");
+    p = realloc_in_place(&th, p, 0, PH_FIT_MIN - PH_FIT_HDR, 11, 0, "realloc(p, 0) again");
+    /* of a large object: it moves to the smallest chunk */
+    L = checked_malloc(&th, PH_SMALL_MAX + 1, NULL, "L for realloc(L, 0)");
+    q = (char *)ph_realloc(&th.h, L, 0);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, L);
+    assert_int_equal(ph_usable_size(&th.h, q), PH_FIT_MIN - PH_FIT_HDR);
+    ph_free(&th.h, L);
+    expect_double_free(&th, &faults, L, "free after realloc(large, 0)");
+    ph_free(&th.h, q);
     ph_free(&th.h, p);
-    expect_double_free(&th, &faults, p, "free after realloc(p, 0)");
-    char *q2 = (char *)ph_realloc(&th.h, q, 0); /* of a malloc(0) object: still valid */
-    assert_non_null(q2);
-    ph_free(&th.h, q2);
     th_stats(&th, &st);
     assert_int_equal(st.faults, faults);
     th_close(&th, "realloc");
@@ -854,6 +1090,7 @@ static void test_aligned_alloc(void **state)
                     char what[96];
                     snprintf(what, sizeof what, "page %zu: ph_aligned_alloc(%zu, %zu)", ps, align,
                              sz);
+                    th_stats(&th, &a);
                     char *p = (char *)ph_aligned_alloc(&th.h, align, sz);
                     if (p == NULL)
                         fail_msg("%s returned NULL", what);
@@ -862,8 +1099,19 @@ static void test_aligned_alloc(void **state)
                     size_t u = ph_usable_size(&th.h, p);
                     if (u < sz)
                         fail_msg("%s: usable size %zu", what, u);
-                    if (align > 64 && (u != round_up(sz ? sz : 1, ps) || (uintptr_t)p % ps))
-                        fail_msg("%s: a page run expected, usable %zu", what, u);
+                    /* below the page size a chunk of an arena, else a page run */
+                    bool chunk = align < ps && sz <= PH_SMALL_MAX && align <= PH_SMALL_MAX;
+                    uintptr_t as = 0, ae = 0;
+                    bool in_arena = wb_arena_of(&th.h, p, &as, &ae);
+                    th_stats(&th, &b);
+                    if (chunk && (!usable_ok(&th.h, sz, ps, u) || !in_arena ||
+                                  (uintptr_t)p + u > ae - PH_FIT_HDR ||
+                                  b.large_objects != a.large_objects))
+                        fail_msg("%s = %p: a chunk of an arena expected, usable %zu (in an "
+                                 "arena: %d)", what, (void *)p, u, (int)in_arena);
+                    if (!chunk && (u != round_up(sz ? sz : 1, ps) || (uintptr_t)p % ps ||
+                                   in_arena || b.large_objects != a.large_objects + 1))
+                        fail_msg("%s = %p: a page run expected, usable %zu", what, (void *)p, u);
                     th_inside(&th, p, u, what);
                     o[n].p = p;
                     o[n].req = sz;
@@ -919,15 +1167,12 @@ static void test_large_objects(void **state)
         obj o[64];
         size_t n = 0, pages = 0;
         th_open(&th, ps, (12u << 20) / ps);
-        size_t sizes[40] = { PH_SMALL_MAX + 1, PH_SMALL_MAX + ps, 2 * PH_SMALL_MAX,
-                             4 * PH_SMALL_MAX + 3, (size_t)1 << 20, 3 * ps + 1 + PH_SMALL_MAX };
-        size_t ns = 6;
-        /* classes without a span at this page size are page runs too */
-        for (unsigned c = 0; c < PH_NCLASSES && ns < 40; c++)
-            if (ph_class_span_objects(&th.h, c) == 0) {
-                sizes[ns++] = ph_class_size(c);
-                sizes[ns++] = ph_class_size(c) - PH_ALIGN + 1;
-            }
+        /* past PH_SMALL_MAX, whatever the page size (no small request is a
+         * page run: test_chunk_sizes) */
+        const size_t sizes[] = { PH_SMALL_MAX + 1, PH_SMALL_MAX + ps, 2 * PH_SMALL_MAX,
+                                 4 * PH_SMALL_MAX + 3, (size_t)1 << 20, 3 * ps + 1 + PH_SMALL_MAX,
+                                 PH_SMALL_MAX + PH_ALIGN, 65536 + 1 + PH_SMALL_MAX };
+        const size_t ns = sizeof sizes / sizeof sizes[0];
         for (size_t i = 0; i < ns; i++) {
             char what[96];
             snprintf(what, sizeof what, "page %zu: large ph_malloc(%zu)", ps, sizes[i]);
@@ -967,9 +1212,9 @@ static void test_large_objects(void **state)
     }
 }
 
-/* ---- empty spans go back at once ---------------------------------------------------- */
+/* ---- empty arenas ------------------------------------------------------------------- */
 
-static void test_empty_spans(void **state)
+static void test_empty_arenas(void **state)
 {
     (void)state;
     static const size_t pss[] = { 256, 4096 };
@@ -978,56 +1223,60 @@ static void test_empty_spans(void **state)
         const size_t ps = pss[k];
         theap th;
         ph_stats st;
-        char *one[PH_NCLASSES];
-        size_t spans = 0, freed = 0;
+        enum { NA = 12 };
+        char *one[NA];
         th_open(&th, ps, (8u << 20) / ps);
-        /* one object per class: one span each */
-        for (unsigned c = 0; c < PH_NCLASSES; c++) {
-            one[c] = NULL;
-            if (ph_class_span_objects(&th.h, c) == 0)
-                continue;
-            one[c] = checked_malloc(&th, ph_class_size(c), NULL, "one per class");
-            spans++;
-            th_stats(&th, &st);
-            if (st.small_spans != spans)
-                fail_msg("class %u: %zu spans, expected %zu", c, st.small_spans, spans);
+        const size_t total = th.st0.pages_total;
+        /* a chunk that fills a default arena exactly: one arena per object */
+        const size_t apages = fit_arena_pages(PH_FIT_MIN, ps, total);
+        const size_t sz = apages * ps - PH_ALIGN - PH_FIT_HDR;
+        assert_int_equal(fit_arena_pages(fit_chunk(sz), ps, total), apages);
+        for (int dir = 0; dir < 2; dir++) { /* freed from the top, then from the bottom */
+            for (size_t i = 0; i < NA; i++) {
+                one[i] = checked_malloc(&th, sz, NULL, "one per arena");
+                th_stats(&th, &st);
+                if (st.small_spans != i + 1 || st.small_span_pages != (i + 1) * apages ||
+                    one[i] != (char *)th.ri.base + i * apages * ps + PH_ALIGN)
+                    fail_msg("object %zu (%zu bytes): %zu arenas of %zu pages, at %p", i, sz,
+                             st.small_spans, st.small_span_pages, (void *)one[i]);
+            }
+            for (size_t n = 0; n < NA; n++) {
+                size_t i = dir == 0 ? NA - 1 - n : n;
+                ph_free(&th.h, one[i]);
+                th_stats(&th, &st);
+                /* from the top: each is the lowest empty one, cached, the one
+                 * above goes back; from the bottom: the first stays cached,
+                 * every other goes back at once */
+                size_t arenas = dir == 0 ? i + 1 : NA - n;
+                if (st.small_spans != arenas || st.cached_spans != 1 ||
+                    st.cached_bytes != apages * ps ||
+                    st.pages_total - st.pages_free != arenas * apages)
+                    fail_msg("%s: freeing object %zu: %zu arenas (expected %zu), %zu cached "
+                             "(%zu B), %zu pages used", dir == 0 ? "from the top" : "from the bottom",
+                             i, st.small_spans, arenas, st.cached_spans, st.cached_bytes,
+                             st.pages_total - st.pages_free);
+                CHECK_OK(&th.h, "empty arenas");
+            }
+            /* the one kept is the lowest: the next object is served there */
+            char *p = checked_malloc(&th, sz, NULL, "from the cache");
+            assert_ptr_equal(p, one[0]);
+            ph_free(&th.h, p);
+            stats_all_free(&th.h, "one per arena");
         }
-        for (unsigned c = PH_NCLASSES; c-- > 0;) {
-            if (one[c] == NULL)
-                continue;
-            size_t used = th_used(&th), cached_before = st.cached_bytes;
-            size_t n = ph_class_span_pages(&th.h, c);
-            /* each class keeps its one empty span while the cache's budget lasts */
-            bool cache = cached_before / ps + n <= st.pages_total >> PH_CACHE_SHIFT &&
-                         st.pages_free >= st.pages_total >> 3;
-            ph_free(&th.h, one[c]);
-            th_stats(&th, &st);
-            freed += cache;
-            spans -= !cache;
-            if (st.small_spans != spans || st.pages_total - st.pages_free != used - !cache * n ||
-                st.cached_spans != freed || st.cached_bytes != cached_before + cache * n * ps)
-                fail_msg("class %u (cached: %d): freeing the only object left %zu spans (%zu cached), "
-                         "%zu pages used", c, (int)cache, st.small_spans, st.cached_spans,
-                         st.pages_total - st.pages_free);
-        }
-        th_stats(&th, &st);
-        if (st.cached_spans != spans || st.small_spans != spans || freed == 0)
-            fail_msg("one per class: %zu spans cached of %zu", st.cached_spans, spans);
-        stats_all_free(&th.h, "one per class");
 
         /* many objects, random sizes and order */
         rng_t r;
-        rng_seed(&r, test_seed("objects/empty_spans", 0xE3B7ULL + k));
+        rng_seed(&r, test_seed("objects/empty_arenas", 0xE3B7ULL + k));
         enum { N = 3000 };
         obj *o = (obj *)calloc(N, sizeof *o);
         for (size_t i = 0; i < N; i++) {
-            size_t sz = rng_pct(&r, 95) ? rng_range(&r, 0, 512)
-                                        : rng_range(&r, 513, PH_SMALL_MAX + 2 * ps);
-            o[i].p = checked_malloc(&th, sz, &o[i].usable, "empty spans");
+            size_t s = rng_pct(&r, 95) ? rng_range(&r, 0, 512)
+                                       : rng_range(&r, 513, PH_SMALL_MAX + 2 * ps);
+            o[i].p = checked_malloc(&th, s, &o[i].usable, "empty arenas");
             o[i].id = i;
             pat_fill(o[i].p, o[i].usable, i);
         }
-        check_no_overlap(o, N, "empty spans");
+        check_no_overlap(o, N, "empty arenas");
         for (size_t i = N; i > 1; i--) {
             size_t j = rng_below(&r, i);
             obj t = o[i - 1];
@@ -1035,11 +1284,11 @@ static void test_empty_spans(void **state)
             o[j] = t;
         }
         for (size_t i = 0; i < N; i++) {
-            PAT_CHECK(o[i].p, o[i].usable, o[i].id, "empty spans: object changed");
+            PAT_CHECK(o[i].p, o[i].usable, o[i].id, "empty arenas: object changed");
             ph_free(&th.h, o[i].p);
-            th_accounting(&th, 0, "empty spans");
+            th_accounting(&th, 0, "empty arenas");
             if (i % 500 == 0)
-                CHECK_OK(&th.h, "empty spans");
+                CHECK_OK(&th.h, "empty arenas");
         }
         free(o);
         /* the whole map is free again, once the cache went back */
@@ -1052,29 +1301,33 @@ static void test_empty_spans(void **state)
                          w.runs[i].base, w.runs[i].npages, w.runs[i].state);
         walk_free(&w);
         assert_int_equal(th.t.faults, 0);
-        th_close(&th, "empty spans");
+        th_close(&th, "empty arenas");
     }
 }
 
-/* ---- the empty-span cache ------------------------------------------------------------ */
+/* ---- the empty-arena cache ---------------------------------------------------------- */
 
-/* One span a class stays cached when it empties; a refill takes it back
- * without a page allocation; the lowest of two empty spans is the one kept;
- * ph_idle and ph_scavenge(h, 0) give it back; an allocation that needs its
- * pages gets them, and one that fails even then changes nothing else. */
-static void test_span_cache(void **state)
+/* An arena that empties stays cached; a refill takes it back without a
+ * page allocation; the lowest of two empty arenas is the one kept; ph_idle
+ * and ph_scavenge(h, 0) give it back; it is not kept over its budget or
+ * with less than 1/8 of the heap free; an allocation that needs its pages
+ * gets them, and one that fails even then changes nothing else. */
+static void test_arena_cache(void **state)
 {
     (void)state;
     const size_t ps = 256, sz = 200;
     theap th;
     ph_stats st, st2;
     th_open(&th, ps, 512); /* the cache's budget: 32 pages */
-    const unsigned c = ph_size_class(sz);
-    const size_t per = ph_class_span_objects(&th.h, c), pages = ph_class_span_pages(&th.h, c);
+    const size_t total = th.st0.pages_total, cs = fit_chunk(sz);
+    const size_t pages = fit_arena_pages(cs, ps, total);
+    size_t taken;
+    const size_t per = arena_fits(cs, pages, ps, &taken);
+    assert_true(pages <= total >> PH_CACHE_SHIFT);
     assert_true(per >= 2 && per < 64);
     char *first[64] = { 0 }, *second[64] = { 0 };
 
-    /* a class that empties and refills one span: no page traffic after the first */
+    /* an arena that empties and refills: no page traffic after the first */
     char *p = checked_malloc(&th, sz, NULL, "cycle");
     ph_free(&th.h, p);
     th_stats(&th, &st);
@@ -1082,49 +1335,107 @@ static void test_span_cache(void **state)
     assert_int_equal(st.cached_bytes, pages * ps);
     assert_int_equal(st.pages_total - st.pages_free, pages);
     for (int i = 0; i < 100; i++) {
-        char *q = checked_malloc(&th, sz, NULL, "cycle");
+        char *q = checked_malloc(&th, sz + (size_t)i, NULL, "cycle");
         if (q != p)
-            fail_msg("cycle %d: %p from another place than the cached span's %p", i, (void *)q,
+            fail_msg("cycle %d: %p from another place than the cached arena's %p", i, (void *)q,
                      (void *)p);
         th_stats(&th, &st2);
         assert_int_equal(st2.cached_spans, 0);
+        assert_int_equal(st2.cached_bytes, 0);
+        assert_int_equal(st2.small_spans, 1);
         assert_int_equal(st2.pages_free, st.pages_free); /* no page allocation */
         ph_free(&th.h, q);
     }
     CHECK_OK(&th.h, "cycle");
 
-    /* two spans of the class empty: the lower is kept, the higher goes back */
-    for (size_t i = 0; i < per; i++)
-        first[i] = checked_malloc(&th, sz, NULL, "first span");
-    for (size_t i = 0; i < per; i++)
-        second[i] = checked_malloc(&th, sz, NULL, "second span");
-    assert_true(second[0] > first[0]);
-    th_stats(&th, &st);
-    assert_int_equal(st.small_spans, 2);
-    for (size_t i = 0; i < per; i++)
-        ph_free(&th.h, second[i]); /* the higher one empties first: cached */
-    th_stats(&th, &st);
-    assert_int_equal(st.cached_spans, 1);
-    assert_int_equal(st.small_spans, 2);
-    for (size_t i = 0; i < per; i++)
-        ph_free(&th.h, first[i]); /* the lower one empties: cached, the higher back */
-    th_stats(&th, &st);
-    assert_int_equal(st.cached_spans, 1);
-    assert_int_equal(st.small_spans, 1);
-    assert_int_equal(st.pages_total - st.pages_free, pages);
-    p = checked_malloc(&th, sz, NULL, "from the kept span");
-    if (p != first[0])
-        fail_msg("the cache kept the higher span: %p, the lower one was at %p", (void *)p,
-                 (void *)first[0]);
-    ph_free(&th.h, p);
+    /* two arenas empty: the lower is kept, the higher goes back, whichever
+     * empties first */
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < per; i++)
+            first[i] = checked_malloc(&th, sz, NULL, "first arena");
+        for (size_t i = 0; i < per; i++)
+            second[i] = checked_malloc(&th, sz, NULL, "second arena");
+        assert_ptr_equal(first[0], (char *)th.ri.base + PH_ALIGN);
+        assert_ptr_equal(second[0], (char *)th.ri.base + pages * ps + PH_ALIGN);
+        th_stats(&th, &st);
+        assert_int_equal(st.small_spans, 2);
+        assert_int_equal(st.cached_spans, 0);
+        char **one = round == 0 ? second : first, **other = round == 0 ? first : second;
+        for (size_t i = 0; i < per; i++)
+            ph_free(&th.h, one[i]); /* this one empties first: cached */
+        th_stats(&th, &st);
+        assert_int_equal(st.cached_spans, 1);
+        assert_int_equal(st.small_spans, 2);
+        for (size_t i = 0; i < per; i++)
+            ph_free(&th.h, other[i]); /* the other empties: the lower one stays */
+        th_stats(&th, &st);
+        assert_int_equal(st.cached_spans, 1);
+        assert_int_equal(st.small_spans, 1);
+        assert_int_equal(st.pages_total - st.pages_free, pages);
+        p = checked_malloc(&th, sz, NULL, "from the kept arena");
+        if (p != first[0])
+            fail_msg("round %d: the cache kept the higher arena: %p, the lower one was at %p",
+                     round, (void *)p, (void *)first[0]);
+        ph_free(&th.h, p);
+        CHECK_OK(&th.h, "two arenas");
+    }
 
     /* ph_idle gives the cache back (nothing to release: granule 0) */
     assert_int_equal(ph_idle(&th.h), 0);
     th_stats(&th, &st);
     assert_int_equal(st.cached_spans, 0);
+    assert_int_equal(st.small_spans, 0);
+    assert_int_equal(st.pages_free, st.pages_total);
+    /* and so does ph_scavenge(h, 0) */
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    assert_int_equal(ph_scavenge(&th.h, 0), 0);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 0);
     assert_int_equal(st.pages_free, st.pages_total);
 
-    /* an allocation that needs the cached span's pages gets them */
+    /* over the budget: an arena for a chunk of more than pages_total >>
+     * PH_CACHE_SHIFT pages goes back at once */
+    {
+        const size_t bsz = ((total >> PH_CACHE_SHIFT) + 1) * ps;
+        assert_true(bsz <= PH_SMALL_MAX);
+        char *b = checked_malloc(&th, bsz, NULL, "over budget");
+        th_stats(&th, &st);
+        assert_true(st.small_span_pages > total >> PH_CACHE_SHIFT);
+        ph_free(&th.h, b);
+        th_stats(&th, &st);
+        if (st.cached_spans != 0 || st.small_spans != 0 || st.pages_free != st.pages_total)
+            fail_msg("an arena over the cache's budget: %zu arenas, %zu cached, %zu of %zu "
+                     "pages free", st.small_spans, st.cached_spans, st.pages_free,
+                     st.pages_total);
+    }
+    /* less than 1/8 of the heap free: an emptied arena goes back at once */
+    {
+        char *q = checked_malloc(&th, sz, NULL, "pressure");
+        th_stats(&th, &st);
+        size_t hold = st.pages_free - (total >> 3) + 1;
+        char *pgr = (char *)ph_page_alloc(&th.h, hold);
+        assert_non_null(pgr);
+        ph_free(&th.h, q);
+        th_stats(&th, &st);
+        if (st.cached_spans != 0 || st.small_spans != 0)
+            fail_msg("an arena emptied with %zu of %zu pages free was kept", st.pages_free,
+                     st.pages_total);
+        ph_page_free(&th.h, pgr, hold);
+        /* with exactly 1/8 free it is kept */
+        q = checked_malloc(&th, sz, NULL, "pressure");
+        th_stats(&th, &st);
+        hold = st.pages_free - (total >> 3);
+        pgr = (char *)ph_page_alloc(&th.h, hold);
+        assert_non_null(pgr);
+        ph_free(&th.h, q);
+        th_stats(&th, &st);
+        assert_int_equal(st.cached_spans, 1);
+        ph_page_free(&th.h, pgr, hold);
+        assert_int_equal(ph_scavenge(&th.h, 0), 0);
+    }
+
+    /* an allocation that needs the cached arena's pages gets them */
     p = checked_malloc(&th, sz, NULL, "to cache");
     ph_free(&th.h, p);
     th_stats(&th, &st);
@@ -1145,21 +1456,82 @@ static void test_span_cache(void **state)
     assert_null(ph_malloc(&th.h, (st.pages_total + 1) * ps));
     th_stats(&th, &st2);
     stats_all_assert(&st, &st2, 0, "malloc larger than the heap");
-    /* ... and one that fits in the free and cached pages but in no run of
-     * them (a page in use right after the cached span) gives the cache
+    /* ... one that fits in the free and cached pages but in no run of
+     * them (a page in use right after the cached arena) gives the cache
      * back, fails, and changes nothing else */
     char *mid = (char *)ph_page_alloc(&th.h, 1);
-    assert_ptr_equal(mid, (char *)th.ri.base + pages * ps); /* the span is at the base */
+    assert_ptr_equal(mid, (char *)th.ri.base + pages * ps); /* the arena is at the base */
     th_stats(&th, &st);
     assert_null(ph_malloc(&th.h, (st.pages_free + pages) * ps));
     th_stats(&th, &st2);
     assert_int_equal(st2.cached_spans, 0);
     stats_failed_assert(&st, &st2, "failed malloc");
+    /* a full heap but for the cached arena: a small malloc that fits its
+     * chunk is served from it (no page traffic); one that does not fit
+     * gives it back and fails, changing nothing else */
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    size_t nrest = st.pages_free;
+    char *restp = nrest ? (char *)ph_page_alloc(&th.h, nrest) : NULL;
+    assert_true(nrest == 0 || restp != NULL);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_int_equal(st.pages_free, 0);
+    p = checked_malloc(&th, pages * ps - PH_ALIGN - PH_FIT_HDR, NULL, "the whole cached arena");
+    assert_ptr_equal(p, (char *)th.ri.base + PH_ALIGN);
+    th_stats(&th, &st2);
+    assert_int_equal(st2.cached_spans, 0);
+    assert_int_equal(st2.pages_free, 0);
+    assert_int_equal(st2.small_spans, 1);
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 0); /* no page free: not kept */
+    assert_int_equal(st.small_spans, 0);
     ph_page_free(&th.h, mid, 1);
+    if (restp)
+        ph_page_free(&th.h, restp, nrest);
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    th_stats(&th, &st);
+    nrest = st.pages_free;
+    restp = (char *)ph_page_alloc(&th.h, nrest);
+    assert_non_null(restp);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    /* a chunk PH_ALIGN larger than the cached arena's: the arena goes back,
+     * no run for a new one, a page run of its own where the arena was */
+    {
+        const size_t n = pages * ps - PH_ALIGN - PH_FIT_HDR + 1;
+        char *x = (char *)ph_malloc(&th.h, n);
+        th_stats(&th, &st2);
+        if (x != (char *)th.ri.base || ph_usable_size(&th.h, x) != pages * ps ||
+            st2.large_objects != 1 || st2.large_pages != pages || st2.small_spans != 0 ||
+            st2.cached_spans != 0 || st2.pages_free != 0)
+            fail_msg("ph_malloc(%zu) on a full heap but for the cached arena: %p (base %p), "
+                     "%zu large objects (%zu pages), %zu arenas, %zu cached", n, (void *)x,
+                     th.ri.base, st2.large_objects, st2.large_pages, st2.small_spans,
+                     st2.cached_spans);
+        ph_free(&th.h, x);
+    }
+    /* one page more than the cached arena: it goes back, and the call fails */
+    ph_page_free(&th.h, restp, nrest);
+    p = checked_malloc(&th, sz, NULL, "to cache");
+    ph_free(&th.h, p);
+    restp = (char *)ph_page_alloc(&th.h, nrest);
+    assert_non_null(restp);
+    th_stats(&th, &st);
+    assert_int_equal(st.cached_spans, 1);
+    assert_int_equal(st.pages_free, 0);
+    assert_null(ph_malloc(&th.h, pages * ps + 1));
+    th_stats(&th, &st2);
+    assert_int_equal(st2.cached_spans, 0);
+    stats_failed_assert(&st, &st2, "failed small malloc");
+    ph_page_free(&th.h, restp, nrest);
     th_stats(&th, &st2);
     assert_int_equal(st2.pages_free, st2.pages_total);
-    CHECK_OK(&th.h, "span cache");
-    th_close(&th, "span cache");
+    CHECK_OK(&th.h, "arena cache");
+    th_close(&th, "arena cache");
 }
 
 /* ---- the page API and the object API do not mix ------------------------------------- */
@@ -1202,13 +1574,16 @@ static void test_page_object_mixing(void **state)
         pat_fill(s, us, 2);
         pat_fill(s2, us, 3);
         pat_fill(L, ul, 4);
-        char *span = (char *)((uintptr_t)s & ~(uintptr_t)(ps - 1));
-        /* first fit: the page run, the span, the large object, in a row */
+        /* first fit: the page run, the arena (the first chunk at its start
+         * + PH_ALIGN), the large object, in a row */
+        char *span = s - PH_ALIGN;
+        ph_stats st0;
+        th_stats(&th, &st0);
+        const size_t span_pages = st0.small_span_pages;
+        assert_int_equal(st0.small_spans, 1);
+        assert_int_equal(span_pages, fit_arena_pages(fit_chunk(48), ps, st0.pages_total));
         assert_ptr_equal(pg, th.ri.base);
         assert_ptr_equal(span, pg + 3 * ps);
-        assert_true(span != s); /* the header is at the span's start */
-        unsigned c48 = ph_size_class(48);
-        size_t span_pages = ph_class_span_pages(&th.h, c48);
         assert_ptr_equal(L, span + span_pages * ps);
 
         /* object calls on page API memory */
@@ -1221,9 +1596,9 @@ static void test_page_object_mixing(void **state)
                 "ph_realloc(page run)");
         /* page calls on object memory */
         REFUSED(&th, span, PH_FAULT_BAD_POINTER, ph_page_free(&th.h, span, 1),
-                "ph_page_free(span page)");
+                "ph_page_free(arena page)");
         REFUSED(&th, span, PH_FAULT_BAD_POINTER, ph_page_free(&th.h, span, span_pages),
-                "ph_page_free(whole span)");
+                "ph_page_free(whole arena)");
         REFUSED(&th, L, PH_FAULT_BAD_POINTER, ph_page_free(&th.h, L, 1),
                 "ph_page_free(large object's first page)");
         REFUSED(&th, L + ps, PH_FAULT_BAD_POINTER, ph_page_free(&th.h, L + ps, 1),
@@ -1254,16 +1629,17 @@ static void test_page_object_mixing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_class_sizes),
-        cmocka_unit_test(test_class_spans),
+        cmocka_unit_test(test_chunk_sizes),
         cmocka_unit_test(test_basics),
-        cmocka_unit_test(test_span_packing),
+        cmocka_unit_test(test_fit_packing),
+        cmocka_unit_test(test_coalescing),
+        cmocka_unit_test(test_lifo),
         cmocka_unit_test(test_calloc_zeroes),
         cmocka_unit_test(test_realloc_paths),
         cmocka_unit_test(test_aligned_alloc),
         cmocka_unit_test(test_large_objects),
-        cmocka_unit_test(test_empty_spans),
-        cmocka_unit_test(test_span_cache),
+        cmocka_unit_test(test_empty_arenas),
+        cmocka_unit_test(test_arena_cache),
         cmocka_unit_test(test_page_object_mixing),
     };
     return cmocka_run_group_tests_name("objects", tests, NULL, NULL);

@@ -7,19 +7,23 @@
  * sizes, some up to 4 * PH_SMALL_MAX, some 0), ph_calloc, ph_realloc,
  * ph_aligned_alloc and ph_free.  After every operation:
  *   - a new object is aligned (PH_ALIGN, and the alignment asked for), its
- *     usable size is what the header promises (the class size, or whole
- *     pages for a page run; the aligned class for alignments up to 64),
- *     it lies inside a region's usable pages and overlaps no live object
- *     (live objects are kept sorted by address);
+ *     usable size is what the fit layer promises (its chunk less the
+ *     header, up to PH_FIT_MIN - PH_ALIGN more; whole pages for a page
+ *     run; a chunk for an alignment below the page size), a small request
+ *     is a page run only when no run for an arena was free, it lies inside
+ *     a region's usable pages and overlaps no live object (live objects
+ *     are kept sorted by address);
  *   - every live object is filled with a pattern derived from its id; the
  *     pattern is verified before every free and realloc, and for every live
  *     object every few thousand operations; calloc memory reads zero;
  *     realloc keeps the contents up to the smaller size, stays in place
- *     when the class is kept or a page run shrinks, moves when the class
- *     changes;
- *   - the statistics add up: pages in use = span pages + large pages, and
- *     large_objects / large_pages are what the live objects predict;
- *   - a failed allocation (NULL) changed no statistic but the empty-span
+ *     (with the usable size of the split rule and no statistic changed)
+ *     when the new chunk fits the old one or a page run shrinks, grows in
+ *     place only into free memory, moves between chunks and page runs;
+ *   - the statistics add up: pages in use = arena pages + large pages,
+ *     large_objects / large_pages are what the live objects predict, and
+ *     the live chunks fit in the arenas' pages;
+ *   - a failed allocation (NULL) changed no statistic but the empty-arena
  *     cache's (given back, its pages free);
  *   - ph_check every operation at first, then every few operations.
  * Bad pointers now and then (interior pointers of live objects, a second
@@ -74,6 +78,7 @@ typedef struct rheap {
     oset set;
     size_t live_bytes, target_bytes;
     size_t large_objects, large_pages; /* predicted from the live objects */
+    size_t chunk_bytes;                /* the live chunks' bytes          */
     uint64_t next_id;
     rng_t r;
     /* where we are, for messages */
@@ -226,10 +231,17 @@ static void rh_accounting(rheap *R)
         RFAIL(R, "%zu large objects in %zu pages, the live objects say %zu in %zu",
               s.large_objects, s.large_pages, R->large_objects, R->large_pages);
     if ((s.small_spans == 0) != (s.small_span_pages == 0) ||
-        s.small_span_pages > s.small_spans * PH_SPAN_MAX_PAGES)
-        RFAIL(R, "%zu spans in %zu pages", s.small_spans, s.small_span_pages);
+        s.small_span_pages > s.small_spans * fit_max_arena_pages(R->ps))
+        RFAIL(R, "%zu arenas in %zu pages", s.small_spans, s.small_span_pages);
     if (R->n - R->large_objects > 0 && s.small_spans == 0)
-        RFAIL(R, "%zu small objects live but no span", R->n - R->large_objects);
+        RFAIL(R, "%zu small objects live but no arena", R->n - R->large_objects);
+    /* every arena: PH_ALIGN of padding and the fence, chunks in between */
+    if (R->chunk_bytes > s.small_span_pages * R->ps - s.small_spans * PH_ALIGN)
+        RFAIL(R, "%zu bytes of live chunks in %zu arenas of %zu pages", R->chunk_bytes,
+              s.small_spans, s.small_span_pages);
+    if (s.cached_spans > 1 || (s.cached_spans == 0) != (s.cached_bytes == 0) ||
+        s.cached_bytes / R->ps > s.pages_total >> PH_CACHE_SHIFT)
+        RFAIL(R, "%zu cached arenas holding %zu bytes", s.cached_spans, s.cached_bytes);
     if (s.faults != rh_faults(R))
         RFAIL(R, "stats.faults %zu, the fault hook saw %zu", s.faults, rh_faults(R));
     if (s.pages_released > s.pages_free)
@@ -301,6 +313,8 @@ static void rh_add(rheap *R, char *p, size_t req, size_t usable, bool large, uin
     if (large) {
         R->large_objects++;
         R->large_pages += usable / R->ps;
+    } else {
+        R->chunk_bytes += usable + PH_FIT_HDR;
     }
 }
 
@@ -313,6 +327,8 @@ static void rh_remove(rheap *R, size_t i)
     if (o->large) {
         R->large_objects--;
         R->large_pages -= o->usable / R->ps;
+    } else {
+        R->chunk_bytes -= o->usable + PH_FIT_HDR;
     }
     R->o[i] = R->o[--R->n];
     if (i < R->n)
@@ -344,22 +360,19 @@ static size_t rand_align(rng_t *r)
 {
     uint64_t k = rng_below(r, 100);
     if (k < 50)
-        return (size_t)1 << rng_range(r, 0, 6);   /* 1 .. 64: a class */
+        return (size_t)1 << rng_range(r, 0, 6);   /* 1 .. 64 */
     if (k < 95)
-        return (size_t)1 << rng_range(r, 7, 13);  /* 128 .. 8 K: a page run */
+        return (size_t)1 << rng_range(r, 7, 13);  /* 128 .. 8 K: a chunk below the page size */
     return (size_t)1 << rng_range(r, 14, 16);     /* 16 K .. 64 K */
 }
 
-/* The class that ph_aligned_alloc(align <= 64, size) uses: the smallest at
- * or above size's class whose objects are aligned to align; PH_NCLASSES
- * when none (a page run). */
-static unsigned aligned_class(const ph_heap *h, size_t align, size_t size)
+/* A small request (a chunk of cs bytes) may be served as a page run of its
+ * own only when no free chunk held it and no run of free pages could hold
+ * an arena for it (core/src/ph_object.c, alloc_slow): the largest free run
+ * before the call was shorter than the arena's pages. */
+static bool fallback_large_ok(const ph_stats *before, size_t cs, size_t ps)
 {
-    unsigned c = ph_size_class(size);
-    for (; c < PH_NCLASSES; c++)
-        if (ph_class_size(c) % align == 0 && ph_class_span_objects(h, c) != 0)
-            return c;
-    return PH_NCLASSES;
+    return before->largest_free_run < fit_need_pages(cs, ps);
 }
 
 enum { K_MALLOC, K_CALLOC, K_ALIGNED };
@@ -405,40 +418,42 @@ static bool rh_alloc(rheap *R, int k, size_t size, size_t align, size_t n_elems)
         RFAIL(R, "%s = %p: not aligned to %zu", what, (void *)p, (size_t)PH_ALIGN);
     if (k == K_ALIGNED && (uintptr_t)p % align != 0)
         RFAIL(R, "%s = %p: not aligned", what, (void *)p);
-    size_t u = ph_usable_size(&R->h, p), want;
+    size_t u = ph_usable_size(&R->h, p), want, cs;
     bool large, ok;
-    unsigned own;
     rh_stats(R, &b);
     if (k == K_ALIGNED && align > PH_ALIGN) {
-        unsigned c = align <= 64 ? aligned_class(&R->h, align, size) : PH_NCLASSES;
-        own = c;
-        large = c == PH_NCLASSES;
-        want = large ? round_up(size ? size : 1, R->ps) : ph_class_size(c);
-        ok = u == want;
+        /* below the page size a chunk (placed inside a larger one), else
+         * a page run */
+        large = !(align < R->ps && size <= PH_SMALL_MAX && align <= PH_SMALL_MAX);
+        cs = fit_chunk(size) + align + PH_FIT_MIN;
     } else {
-        own = ph_size_class(req);
         large = !expect_small(&R->h, req);
-        want = expect_usable(&R->h, req, R->ps);
-        ok = usable_ok(&R->h, req, R->ps, u);
+        cs = fit_chunk(req);
     }
+    want = large ? round_up(req ? req : 1, R->ps) : fit_chunk(req) - PH_FIT_HDR;
+    ok = large ? u == want : usable_ok(&R->h, req, R->ps, u);
     if (!large && b.large_objects == a.large_objects + 1) {
-        /* a small request served as a page run: only when no span of its
-         * class fitted in the free pages (core: alloc_slow) */
-        if (!fallback_large_ok(&R->h, &a, own))
-            RFAIL(R, "%s = %p: a page run although a span of %zu pages fitted (largest free "
-                     "run %zu)", what, (void *)p, ph_class_span_pages(&R->h, own),
-                  a.largest_free_run);
+        /* a small request served as a page run: only when no arena fitted */
+        if (!fallback_large_ok(&a, cs, R->ps))
+            RFAIL(R, "%s = %p: a page run although an arena of %zu pages fitted (largest free "
+                     "run %zu)", what, (void *)p, fit_need_pages(cs, R->ps), a.largest_free_run);
         large = true;
         want = round_up(req ? req : 1, R->ps);
         ok = u == want;
+    } else if (b.large_objects != a.large_objects + (large ? 1u : 0u)) {
+        RFAIL(R, "%s = %p: %zu large objects, then %zu (a page run expected: %d)", what,
+              (void *)p, a.large_objects, b.large_objects, (int)large);
     }
     if (!ok || u < req)
         RFAIL(R, "%s = %p: usable size %zu, expected %zu%s", what, (void *)p, u, want,
-              OBJ_BORROW ? " (or a class it may borrow)" : "");
-    if (!large && u != want && (b.small_spans != a.small_spans || b.pages_free != a.pages_free))
-        RFAIL(R, "%s = %p: served from a larger class (%zu bytes, own class %zu) but made a new "
-                 "span: borrowing is only from spans with a free object", what, (void *)p, u,
-              want);
+              large ? "" : " (up to PH_FIT_MIN - PH_ALIGN more)");
+    if (R->op % 8 == 0) { /* (white box, a walk over the arena's neighbours: now and then) */
+        uintptr_t as = 0, ae = 0;
+        bool in_arena = wb_arena_of(&R->h, p, &as, &ae);
+        if (in_arena == large || (in_arena && (uintptr_t)p + u > ae - PH_FIT_HDR))
+            RFAIL(R, "%s = %p (+%zu): %s", what, (void *)p, u,
+                  large ? "a page run inside an arena" : "not inside an arena's chunks");
+    }
     if (large && (uintptr_t)p % R->ps != 0)
         RFAIL(R, "%s = %p: a page run that is not page aligned", what, (void *)p);
     if (k == K_CALLOC) {
@@ -557,7 +572,7 @@ static void rh_realloc(rheap *R)
     robj o = R->o[i];
     size_t size;
     uint64_t k = rng_below(&R->r, 100);
-    if (k < 25) /* same class or page count, mostly */
+    if (k < 25) /* the same chunk or page count, mostly */
         size = o.req > 8 ? o.req - (size_t)rng_below(&R->r, 8) : o.req + 1;
     else if (k < 45) /* a little larger */
         size = o.req + (size_t)rng_range(&R->r, 1, o.req / 2 + 64);
@@ -592,54 +607,70 @@ static void rh_realloc(rheap *R)
         return;
     }
     size_t u = ph_usable_size(&R->h, q);
-    bool small_now = expect_small(&R->h, size);
-    bool was_small = !o.large;
-    bool large;
+    const bool to_small = expect_small(&R->h, size), was_large = o.large;
+    bool large = !to_small;
     char what[96];
     snprintf(what, sizeof what, "ph_realloc(%p [%zu usable], %zu) = %p", (void *)o.p, o.usable,
              size, (void *)q);
-    bool keeps = was_small && realloc_keeps_class(&R->h, o.usable, size);
-    if (q == o.p && u == o.usable && size <= o.usable &&
-        ((was_small && !keeps) || (!was_small && small_now))) {
-        /* a shrink that could not move (no memory for the new class): the
-         * object stays as it was, still big enough, and nothing changed ... */
-        large = o.large;
-        rh_stats(R, &b);
-        stats_failed_assert(&a, &b, "ph_realloc shrink that stayed"); /* its allocation failed */
-        /* ... which is right only if the heap really has no object for
-         * the new size now */
+    rh_stats(R, &b);
+    if (!was_large && to_small && fit_chunk(size) <= o.usable + PH_FIT_HDR) {
+        /* the new chunk fits the old one: in place, the tail split off when
+         * it can be a chunk, no page changes hands */
+        if (q != o.p || u != fit_shrunk_usable(o.usable, size))
+            RFAIL(R, "%s: usable %zu; expected in place with %zu usable", what, u,
+                  fit_shrunk_usable(o.usable, size));
+        stats_all_assert(&a, &b, 0, what);
+    } else if (!was_large && to_small) {
+        /* a growth: in place into free memory after it (no page changes
+         * hands), or moved */
+        if (!usable_ok(&R->h, size, R->ps, u))
+            RFAIL(R, "%s: usable size %zu, expected %zu", what, u,
+                  fit_chunk(size) - PH_FIT_HDR);
+        if (q == o.p)
+            stats_all_assert(&a, &b, 0, what);
+        if (b.large_objects != a.large_objects) {
+            /* moved into a page run of its own: no arena fitted */
+            if (q == o.p || !fallback_large_ok(&a, fit_chunk(size), R->ps) ||
+                u != round_up(size ? size : 1, R->ps))
+                RFAIL(R, "%s: a page run (usable %zu) although an arena fitted", what, u);
+            large = true;
+        }
+    } else if (was_large == to_small && q == o.p && u == o.usable && size <= o.usable) {
+        /* a small object to a page run, or a page run to a chunk, that
+         * could not move (its allocation failed): it stays as it was, big
+         * enough, and nothing changed but the cache ... */
+        large = was_large;
+        stats_failed_assert(&a, &b, "ph_realloc that could not move");
+        /* ... which is right only if the heap really has no memory for it now */
         void *probe = ph_malloc(&R->h, size);
         if (probe != NULL) {
             ph_free(&R->h, probe);
             RFAIL(R, "%s stayed in place (%zu usable) although memory for %zu bytes was there",
                   what, u, size);
         }
-    } else {
-        size_t want = expect_usable(&R->h, size, R->ps);
-        rh_stats(R, &b);
-        large = !small_now;
-        if (small_now && q != o.p &&
-            b.large_objects == a.large_objects + 1 - (o.large ? 1u : 0u)) {
-            /* moved into a page run of its own: no span fitted */
-            if (!fallback_large_ok(&R->h, &a, ph_size_class(size)))
-                RFAIL(R, "%s: a page run although a span fitted", what);
-            large = true;
-            want = round_up(size ? size : 1, R->ps);
-            if (u != want)
-                RFAIL(R, "%s: usable size %zu, expected %zu", what, u, want);
-        } else if (keeps ? u != o.usable : !usable_ok(&R->h, size, R->ps, u)) {
-            RFAIL(R, "%s: usable size %zu, expected %zu", what, u, keeps ? o.usable : want);
-        }
-        if ((uintptr_t)q % PH_ALIGN != 0 || (large && (uintptr_t)q % R->ps != 0))
-            RFAIL(R, "%s: misaligned", what);
-        /* in place when the class stays, or a page run shrinks */
-        if (keeps && q != o.p)
-            RFAIL(R, "%s: moved within its class", what);
-        if (!was_small && !small_now && u <= o.usable && q != o.p && !large)
+    } else if (was_large && !to_small) {
+        /* page runs: a shrink in place; a growth in place or moved */
+        size_t n = (size + R->ps - 1) / R->ps;
+        if (u != n * R->ps || (uintptr_t)q % R->ps != 0)
+            RFAIL(R, "%s: usable size %zu, expected %zu pages", what, u, n);
+        if (n <= o.usable / R->ps && q != o.p)
             RFAIL(R, "%s: a page run that shrinks moved", what);
-        if (q == o.p && (was_small != small_now || (was_small && !keeps)))
-            RFAIL(R, "%s: stayed in place but changed class", what);
+    } else {
+        /* between a chunk and a page run: moved */
+        if (q == o.p)
+            RFAIL(R, "%s: stayed in place but changed from %s", what,
+                  was_large ? "a page run to a chunk" : "a chunk to a page run");
+        if (to_small && b.large_objects + 1 != a.large_objects) {
+            if (!fallback_large_ok(&a, fit_chunk(size), R->ps))
+                RFAIL(R, "%s: a page run although an arena fitted", what);
+            large = true;
+        }
+        if (large ? u != round_up(size ? size : 1, R->ps) || (uintptr_t)q % R->ps != 0
+                  : !usable_ok(&R->h, size, R->ps, u))
+            RFAIL(R, "%s: usable size %zu", what, u);
     }
+    if ((uintptr_t)q % PH_ALIGN != 0)
+        RFAIL(R, "%s: misaligned", what);
     size_t keep = o.req < size ? o.req : size;
     bad = pat_find_bad(q, keep, o.id);
     if (bad != SIZE_MAX)

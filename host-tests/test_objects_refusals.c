@@ -15,9 +15,11 @@
  * Pointers: foreign memory (stack, libc heap, static, NULL-page), just
  * before / after / between the regions, region metadata, page API memory,
  * interior pointers (p + 1, p + PH_ALIGN, last byte, middle and later pages
- * of a large object, later pages of a multi-page span), span headers and
- * span tails, objects freed already (span alive, span given back, large),
- * free pages never allocated.
+ * of a large object, later pages of a multi-page chunk; every offset 1 ..
+ * chunk - 1 of several live chunks), chunk headers, an arena's padding and
+ * fence, one past an arena's last chunk, pointers into free chunks (at
+ * every offset of one), objects freed already (arena alive, arena given
+ * back, arena cached, large), free pages never allocated.
  *
  * Out of memory returns NULL and changes nothing, no fault.  Every entry
  * point takes the lock, balanced, never nested; a fault hook may call back
@@ -49,17 +51,21 @@ typedef struct rfix {
     live lv[NLIVE];
     size_t nlive;
     char *pg;                /* ph_page_alloc(2)                            */
-    char *s16[4];            /* class 0, one span                           */
-    char *m1, *m2;           /* 100 bytes: a span that also held f1         */
-    char *sm;                /* 700 bytes: a multi-page span                */
+    char *pg2;               /* ph_page_alloc(1), right after pr's arena    */
+    char *s16[4];            /* 16 bytes: the first chunks of arena 1       */
+    char *m1, *m2;           /* 100 bytes, around f1                        */
+    char *sm;                /* 700 bytes: a chunk over several pages       */
     char *L;                 /* PH_SMALL_MAX + 300: a large object          */
-    char *pr;                /* 4096 bytes: no span at 256 B pages, a run   */
-    char *al64, *al1k;       /* aligned 64 (a class), 1024 (a page run)     */
+    char *pr;                /* a chunk filling a 17-page arena exactly     */
+    char *al64, *al1k;       /* aligned 64 (a chunk), 1024 (a page run)     */
     char *lb;                /* a large object in region B                  */
-    char *f1;                /* freed, its span still alive                 */
-    char *alone;             /* freed, its span given back                  */
-    char *cached;            /* freed, its span empty in the span cache     */
+    char *f1;                /* freed, between m1 and m2                    */
+    char *alone;             /* freed, its arena given back                 */
+    char *cached;            /* freed, its arena empty in the cache         */
     char *fl;                /* freed large object                          */
+    uintptr_t a1s, a1e;      /* arena 1 (s16..sm): start, end               */
+    uintptr_t prs, pre;      /* pr's arena                                  */
+    uintptr_t cas, cae;      /* the cached arena                            */
 } rfix;
 
 static rfix fx;
@@ -109,33 +115,56 @@ static int fix_setup(void **state)
     if (f->pg != f->A.base)
         return -1;
     pat_fill(f->pg, 2 * ps, 1);
+    /* the default arena: 16 pages (4 KiB); chunks of FILL bytes fill one */
+    const size_t FILL = 16 * ps - PH_ALIGN - PH_FIT_HDR;
     for (int i = 0; i < 4; i++)
         f->s16[i] = fix_keep(f, (char *)ph_malloc(&f->h, 16), "s16");
     f->m1 = fix_keep(f, (char *)ph_malloc(&f->h, 100), "m1");
     f->f1 = (char *)ph_malloc(&f->h, 100);
     f->m2 = fix_keep(f, (char *)ph_malloc(&f->h, 100), "m2");
     f->sm = fix_keep(f, (char *)ph_malloc(&f->h, 700), "sm");
-    f->alone = (char *)ph_malloc(&f->h, 1400);
-    f->cached = (char *)ph_malloc(&f->h, 300); /* no live class up to 2 above: a new span */
+    f->al64 = fix_keep(f, (char *)ph_aligned_alloc(&f->h, 64, 100), "al64");
+    f->alone = (char *)ph_malloc(&f->h, FILL);
+    f->cached = (char *)ph_malloc(&f->h, FILL);
+    f->pr = fix_keep(f, (char *)ph_malloc(&f->h, 17 * ps - PH_ALIGN - PH_FIT_HDR), "pr");
+    f->pg2 = (char *)ph_page_alloc(&f->h, 1);
     f->L = fix_keep(f, (char *)ph_malloc(&f->h, PH_SMALL_MAX + 300), "L");
     f->fl = (char *)ph_malloc(&f->h, PH_SMALL_MAX + 1);
-    f->pr = fix_keep(f, (char *)ph_malloc(&f->h, 4096), "pr");
-    f->al64 = fix_keep(f, (char *)ph_aligned_alloc(&f->h, 64, 100), "al64");
     f->al1k = fix_keep(f, (char *)ph_aligned_alloc(&f->h, 1024, 50), "al1k");
     f->lb = fix_keep(f, (char *)ph_malloc(&f->h, 450 * ps), "lb");
-    if (!f->f1 || !f->alone || !f->fl || !f->cached)
+    if (!f->f1 || !f->alone || !f->fl || !f->cached || !f->pg2)
+        return -1;
+    pat_fill(f->pg2, ps, 2);
+    /* where the arenas are (white box: the page map and the chunk headers) */
+    uintptr_t s = 0, e = 0;
+    if (!wb_arena_of(&f->h, f->s16[0], &f->a1s, &f->a1e) || f->s16[0] != (char *)f->a1s + PH_ALIGN ||
+        f->a1s != (uintptr_t)f->A.base + 2 * ps || f->a1e != f->a1s + 16 * ps)
+        return -1;
+    if (!wb_arena_of(&f->h, f->alone, &s, &e) || f->alone != (char *)s + PH_ALIGN ||
+        s != f->a1e || e != s + 16 * ps)
+        return -1;
+    if (!wb_arena_of(&f->h, f->cached, &f->cas, &f->cae) || f->cached != (char *)f->cas + PH_ALIGN ||
+        f->cas != e || f->cae != f->cas + 16 * ps)
+        return -1;
+    if (!wb_arena_of(&f->h, f->pr, &f->prs, &f->pre) || f->pr != (char *)f->prs + PH_ALIGN ||
+        f->prs != f->cae || f->pre != f->prs + 17 * ps || f->pg2 != (char *)f->pre)
+        return -1;
+    if (!wb_arena_of(&f->h, f->sm, &s, &e) || s != f->a1s)
         return -1;
     ph_free(&f->h, f->f1);
     ph_free(&f->h, f->alone);
-    ph_scavenge(&f->h, 0); /* alone's span, cached empty, goes back */
+    ph_scavenge(&f->h, 0); /* alone's arena, cached empty, goes back */
     ph_free(&f->h, f->fl);
-    ph_free(&f->h, f->cached); /* the span stays, empty, as the class's cached span */
+    ph_free(&f->h, f->cached); /* the arena stays, empty, as the cached one */
     ph_stats st;
     ph_get_stats(&f->h, &st);
-    if (st.cached_spans != 1) {
-        fprintf(stderr, "fixture: %zu cached spans, expected 1\n", st.cached_spans);
+    if (st.cached_spans != 1 || st.cached_bytes != 16 * ps) {
+        fprintf(stderr, "fixture: %zu cached arenas (%zu B), expected 1\n", st.cached_spans,
+                st.cached_bytes);
         return -1;
     }
+    if (wb_arena_of(&f->h, f->alone, &s, &e))
+        return -1;
     /* where the layout must be for the cases below */
     if ((uintptr_t)f->lb < (uintptr_t)f->B.base ||
         (uintptr_t)f->L + PH_SMALL_MAX + 300 > (uintptr_t)f->A.base + f->A.npages * ps)
@@ -186,6 +215,8 @@ static void snap_same(rfix *f, const snap *before, size_t faults_delta, const ch
         PAT_CHECK(l->p, l->usable, l->id, "%s: contents of %s changed", what, l->name);
     }
     PAT_CHECK(f->pg, 2 * f->ps, 1, "%s: the page API run changed", what);
+    if (f->pg2 != NULL)
+        PAT_CHECK(f->pg2, f->ps, 2, "%s: the second page API run changed", what);
     CHECK_OK(&f->h, what);
     lock_ok(&f->t, what);
     if (f->t.faults_unlocked != f->t.faults)
@@ -199,7 +230,10 @@ enum { OP_FREE, OP_REALLOC, OP_REALLOC0, OP_USABLE, NOPS };
 static const char *const op_name[NOPS] = { "ph_free", "ph_realloc(p, 32)", "ph_realloc(p, 0)",
                                            "ph_usable_size" };
 
-/* Every op on p must be refused with code. */
+/* Either fault code (the contract says only "refused"). */
+#define ANY_CODE (-1)
+
+/* Every op on p must be refused with code (or either code, ANY_CODE). */
 static void refused(rfix *f, const void *p, int code, const char *name)
 {
     for (int op = 0; op < NOPS; op++) {
@@ -235,9 +269,12 @@ static void refused(rfix *f, const void *p, int code, const char *name)
         if (f->t.faults != faults + 1)
             fail_msg("%s: fault hook called %zu times, expected once", what,
                      f->t.faults - faults);
-        if (f->t.last_code != code)
+        if (code == ANY_CODE ? f->t.last_code != PH_FAULT_BAD_POINTER &&
+                                   f->t.last_code != PH_FAULT_DOUBLE_FREE
+                             : f->t.last_code != code)
             fail_msg("%s: fault code %d, expected %d (%s)", what, f->t.last_code, code,
-                     code == PH_FAULT_BAD_POINTER ? "BAD_POINTER" : "DOUBLE_FREE");
+                     code == PH_FAULT_BAD_POINTER ? "BAD_POINTER"
+                     : code == PH_FAULT_DOUBLE_FREE ? "DOUBLE_FREE" : "either");
         if (f->t.last_addr != p)
             fail_msg("%s: fault address %p, expected %p", what, f->t.last_addr, p);
         snap_same(f, &s, 1, what);
@@ -266,6 +303,7 @@ static void test_bad_pointers(void **state)
     size_t n = 0;
 #define BAD(nm, ptr) (t[n].name = (nm), t[n].p = (ptr), t[n].code = PH_FAULT_BAD_POINTER, n++)
 #define DBL(nm, ptr) (t[n].name = (nm), t[n].p = (ptr), t[n].code = PH_FAULT_DOUBLE_FREE, n++)
+#define ANY(nm, ptr) (t[n].name = (nm), t[n].p = (ptr), t[n].code = ANY_CODE, n++)
 
     char *alim = (char *)f->A.base + f->A.npages * ps;
     char *blim = (char *)f->B.base + f->B.npages * ps;
@@ -305,6 +343,7 @@ static void test_bad_pointers(void **state)
     BAD("700-byte object + 350", f->sm + 350);
     BAD("aligned(64) object + 1", f->al64 + 1);
     BAD("aligned(64) object + 32", f->al64 + 32);
+    BAD("aligned(64) object + 64", f->al64 + 64);
     /* interior pointers of page runs */
     size_t lu = ph_usable_size(&f->h, f->L);
     BAD("large + 1", f->L + 1);
@@ -313,48 +352,44 @@ static void test_bad_pointers(void **state)
     BAD("large object's second page", f->L + ps);
     BAD("large object's last page", f->L + lu - ps);
     BAD("large object's last byte", f->L + lu - 1);
-    BAD("4096-byte page-run object + 1 page", f->pr + ps);
-    BAD("4096-byte page-run object + 1", f->pr + 1);
     BAD("aligned(1024) run + 1", f->al1k + 1);
     BAD("aligned(1024) run + 64", f->al1k + 64);
     BAD("large object in B, page 100", f->lb + 100 * ps);
+    /* a chunk over 17 pages */
+    BAD("a 17-page chunk + 1", f->pr + 1);
+    BAD("a 17-page chunk + 1 page", f->pr + ps);
+    BAD("a 17-page chunk, its last page", (char *)f->pre - ps);
 
-    /* spans: header, later pages, tail */
-    static const struct {
-        size_t size;
-        int which; /* index in s16 / m1 / sm */
-    } sp[] = { { 16, 0 }, { 100, 1 }, { 700, 2 } };
-    char *firsts[3] = { f->s16[0], f->m1, f->sm };
-    static char names[3][4][80];
-    for (size_t k = 0; k < 3; k++) {
-        unsigned c = ph_size_class(sp[k].size);
-        size_t nobj, off, nw, pages = ph_span_layout(c, 8, f->h.span_cap_, &nobj, &off, &nw);
-        size_t size = ph_class_size(c);
-        char *span = firsts[k] - off; /* each is object 0 of its span */
-        assert_int_equal(pages, ph_class_span_pages(&f->h, c));
-        assert_int_equal(nobj, ph_class_span_objects(&f->h, c));
-        assert_int_equal((uintptr_t)span % ps, 0);
-        assert_true(off >= PH_ALIGN);
-        snprintf(names[k][0], 80, "the header of the %zu-byte span", size);
-        BAD(names[k][0], span);
-        snprintf(names[k][1], 80, "the header of the %zu-byte span + PH_ALIGN", size);
-        BAD(names[k][1], span + PH_ALIGN);
-        if (off + nobj * size < pages * ps) {
-            snprintf(names[k][2], 80, "the tail of the %zu-byte span", size);
-            BAD(names[k][2], span + off + nobj * size);
-        }
-        if (pages > 1 && (ps - off) % size != 0) {
-            snprintf(names[k][3], 80, "the second page of the %zu-byte span", size);
-            BAD(names[k][3], span + ps);
-        }
-    }
+    /* chunk headers, arenas' padding and fences, past an arena's end */
+    BAD("the header of a chunk after a live one", f->m1 - PH_FIT_HDR);
+    BAD("the header of the 700-byte chunk", f->sm - PH_FIT_HDR);
+    BAD("arena 1's start (padding)", (char *)f->a1s);
+    BAD("arena 1's padding + 1", (char *)f->a1s + 1);
+    BAD("arena 1's first header", (char *)f->a1s + PH_ALIGN - PH_FIT_HDR);
+    BAD("arena 1's last padding byte", (char *)f->a1s + PH_ALIGN - 1);
+    BAD("the cached arena's start (padding)", (char *)f->cas);
+    BAD("the padding of pr's arena (one past the cached arena's end)", (char *)f->prs);
+    BAD("the fence of pr's arena (its last chunk live)", (char *)f->pre - PH_FIT_HDR);
+    BAD("the last byte of pr's arena (its fence)", (char *)f->pre - 1);
+    BAD("one past pr's arena (a page API page)", (char *)f->pre);
+    /* arena 1 ends with its free rest, then the free pages that alone's
+     * arena gave back (its fence after a free chunk: test_fence_after_free) */
+    DBL("one past arena 1 (a free page)", (char *)f->a1e);
+    /* the header of a live chunk whose neighbour before it is free: only
+     * refused (the walk sees it inside the free chunk; API.md names no code) */
+    ANY("the header of a live chunk after a free one", f->m2 - PH_FIT_HDR);
 
     /* already free */
-    DBL("a freed object, span alive", f->f1);
-    DBL("a freed object whose span went back", f->alone);
-    DBL("a freed object whose span went back, + PH_ALIGN", f->alone + PH_ALIGN);
-    DBL("a freed object whose span is cached, empty", f->cached);
-    BAD("inside a freed object whose span is cached", f->cached + PH_ALIGN);
+    size_t f1u = ph_usable_size(&f->h, f->m1); /* f1 had m1's size */
+    DBL("a freed chunk between live ones", f->f1);
+    DBL("a freed chunk + 1", f->f1 + 1);
+    DBL("a freed chunk + PH_ALIGN", f->f1 + PH_ALIGN);
+    DBL("a freed chunk's last usable byte", f->f1 + f1u - 1);
+    DBL("a freed object whose arena went back", f->alone);
+    DBL("a freed object whose arena went back, + PH_ALIGN", f->alone + PH_ALIGN);
+    DBL("a freed object whose arena is cached, empty", f->cached);
+    DBL("inside a freed object whose arena is cached", f->cached + PH_ALIGN);
+    DBL("inside a freed object whose arena is cached, + 1", f->cached + 1);
     DBL("a freed large object", f->fl);
     DBL("a freed large object's second page", f->fl + ps);
     DBL("a free page of A never allocated", alim - ps);
@@ -362,6 +397,7 @@ static void test_bad_pointers(void **state)
     DBL("B's last page, free", blim - ps);
 #undef BAD
 #undef DBL
+#undef ANY
 
     for (size_t i = 0; i < n; i++)
         refused(f, t[i].p, t[i].code, t[i].name);
@@ -376,10 +412,112 @@ static void test_bad_pointers(void **state)
         ph_free(&f->h, f->lv[i].p);
     }
     ph_page_free(&f->h, f->pg, 2);
+    ph_page_free(&f->h, f->pg2, 1);
     assert_int_equal(f->t.faults, NOPS * n);
     stats_all_free(&f->h, "after the refusals");
     lock_ok(&f->t, "after the refusals");
     free(libc);
+}
+
+/* An arena's fence is no chunk: a pointer into it is BAD_POINTER (as the
+ * padding, and as the fence after a live chunk in test_bad_pointers), also
+ * when the arena's last chunk is free (arena 1 ends with its free rest;
+ * the cached arena is one free chunk). */
+static void test_fence_after_free(void **state)
+{
+    (void)state;
+    rfix *f = &fx;
+    uintptr_t s = 0, e = 0;
+    wb_chunk ch[128];
+    size_t n;
+    assert_true(wb_arena_of(&f->h, f->s16[0], &s, &e));
+    n = wb_chunks(s, e, ch, 128);
+    assert_true(n >= 2 && n <= 128 && !ch[n - 1].inuse); /* the last chunk is free */
+    refused(f, (char *)f->a1e - PH_FIT_HDR, PH_FAULT_BAD_POINTER,
+            "the fence of arena 1 (its last chunk free)");
+    refused(f, (char *)f->a1e - 1, PH_FAULT_BAD_POINTER, "the last byte of arena 1 (its fence)");
+    refused(f, (char *)f->cae - PH_FIT_HDR, PH_FAULT_BAD_POINTER,
+            "the fence of the cached arena");
+    refused(f, (char *)f->cae - 1, PH_FAULT_BAD_POINTER,
+            "the last byte of the cached arena (its fence)");
+}
+
+/* Every offset 1 .. chunk - 1 of live chunks (their user bytes and the
+ * next chunk's header: everything up to the next chunk's start) is refused
+ * as BAD_POINTER; every offset of the free chunk f1's user bytes as
+ * DOUBLE_FREE.  Each call is checked for its fault and statistics, and
+ * every 16th offset (and the first and last 16) with the whole snapshot. */
+static void refused_light(rfix *f, const void *p, int code, const char *name)
+{
+    for (int op = 0; op < NOPS; op++) {
+        ph_stats a, b;
+        size_t faults = f->t.faults;
+        ph_get_stats(&f->h, &a);
+        switch (op) {
+        case OP_FREE:
+            ph_free(&f->h, (void *)(uintptr_t)p);
+            break;
+        case OP_REALLOC:
+        case OP_REALLOC0:
+            if (ph_realloc(&f->h, (void *)(uintptr_t)p, op == OP_REALLOC ? 32 : 0) != NULL)
+                fail_msg("%s(%s = %p) did not return NULL", op_name[op], name, p);
+            break;
+        default:
+            if (ph_usable_size(&f->h, (void *)(uintptr_t)p) != 0)
+                fail_msg("%s(%s = %p) did not return 0", op_name[op], name, p);
+            break;
+        }
+        ph_get_stats(&f->h, &b);
+        if (f->t.faults != faults + 1 || f->t.last_code != code || f->t.last_addr != p)
+            fail_msg("%s(%s = %p): %zu faults, code %d at %p; expected one, code %d", op_name[op],
+                     name, p, f->t.faults - faults, f->t.last_code, f->t.last_addr, code);
+        stats_all_assert(&a, &b, 1, name);
+    }
+}
+
+static void test_every_offset(void **state)
+{
+    (void)state;
+    rfix *f = &fx;
+    struct {
+        const char *name;
+        char *p;
+        int code;
+    } c[] = { { "16-byte chunk", f->s16[1], PH_FAULT_BAD_POINTER },
+              { "the arena's first chunk", f->s16[0], PH_FAULT_BAD_POINTER },
+              { "100-byte chunk", f->m1, PH_FAULT_BAD_POINTER },
+              { "700-byte chunk", f->sm, PH_FAULT_BAD_POINTER },
+              { "aligned(64) chunk", f->al64, PH_FAULT_BAD_POINTER },
+              { "17-page chunk", f->pr, PH_FAULT_BAD_POINTER },
+              { "free chunk", f->f1, PH_FAULT_DOUBLE_FREE } };
+    size_t calls = 0;
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        /* a live chunk: up to the next chunk's start; the free one: its
+         * user bytes (what its object had) */
+        size_t end = c[k].code == PH_FAULT_BAD_POINTER
+                         ? ph_usable_size(&f->h, c[k].p) + PH_FIT_HDR
+                         : ph_usable_size(&f->h, f->m1);
+        char name[96];
+        for (size_t off = 1; off < end; off++) {
+            snprintf(name, sizeof name, "%s + %zu", c[k].name, off);
+            if (off <= 16 || off + 16 >= end || off % 16 == 0)
+                refused(f, c[k].p + off, c[k].code, name);
+            else
+                refused_light(f, c[k].p + off, c[k].code, name);
+            calls += NOPS;
+        }
+    }
+    assert_int_equal(f->t.faults, calls);
+    print_message("[ refusals ] %zu calls at every offset of %zu chunks refused\n", calls,
+                  sizeof c / sizeof c[0]);
+    /* the heap still works */
+    for (size_t i = 0; i < f->nlive; i++) {
+        PAT_CHECK(f->lv[i].p, f->lv[i].usable, f->lv[i].id, "%s changed", f->lv[i].name);
+        ph_free(&f->h, f->lv[i].p);
+    }
+    ph_page_free(&f->h, f->pg, 2);
+    ph_page_free(&f->h, f->pg2, 1);
+    stats_all_free(&f->h, "after every offset");
 }
 
 /* A second free of each live object right after its first one is refused
@@ -412,6 +550,7 @@ static void test_double_frees(void **state)
         walk_free(&s.w);
     }
     ph_page_free(&f->h, f->pg, 2);
+    ph_page_free(&f->h, f->pg2, 1);
     stats_all_free(&f->h, "all freed twice");
 }
 
@@ -429,29 +568,52 @@ static void test_out_of_memory(void **state)
     size_t avail = st.pages_free + st.cached_bytes / ps;
     char **pgs = (char **)calloc(avail + 1, sizeof *pgs);
     /* take every free page: the last ones only once ph_page_alloc gave the
-     * cached empty span back */
+     * cached empty arena back */
     while (held <= avail && (pgs[held] = (char *)ph_page_alloc(&f->h, 1)) != NULL)
         held++;
     assert_int_equal(held, avail);
     ph_get_stats(&f->h, &st);
     assert_int_equal(st.cached_spans, 0);
     assert_int_equal(st.pages_free, 0);
-    char *m1 = f->m1; /* its class span has free objects (f1's slot) */
+    char *m1 = f->m1; /* f1's free chunk after it: too small to grow into */
+    /* the largest free chunk left in the arenas (white box) */
+    size_t maxfree = 0;
+    for (uint32_t ri = 0; ri < f->h.nregions_; ri++) {
+        const struct ph_region *r = f->h.regions_[ri];
+        for (size_t pgi = 0; pgi < r->npages; pgi++) {
+            uintptr_t as, ae;
+            wb_chunk ch[512];
+            if (!wb_arena_of(&f->h, (void *)(r->base + pgi * ps), &as, &ae))
+                continue;
+            size_t nch = wb_chunks(as, ae, ch, 512);
+            assert_true(nch <= 512);
+            for (size_t i = 0; i < nch; i++)
+                if (!ch[i].inuse && ch[i].size > maxfree)
+                    maxfree = ch[i].size;
+            pgi = (ae - r->base) / ps - 1;
+        }
+    }
+    assert_true(maxfree >= PH_FIT_MIN && maxfree + 200 <= PH_SMALL_MAX);
+    print_message("[ oom      ] largest free chunk on the full heap: %zu bytes\n", maxfree);
+    /* its chunk is maxfree + PH_FIT_HDR rounded up: one byte more than the
+     * largest free chunk holds */
+    const size_t over = maxfree - PH_FIT_HDR + 1, fits = maxfree - PH_FIT_HDR;
     struct {
         const char *name;
         int kind;
         size_t a, b;
     } oom[] = {
-        { "malloc of a class with no span", 0, 40, 0 },
-        { "malloc(0) (class 16's span is not full: served)", 9, 0, 0 },
+        { "malloc of one byte more than the largest free chunk", 0, over, 0 },
+        { "malloc(0) (a free chunk serves it)", 9, 0, 0 },
+        { "malloc of the largest free chunk (served)", 9, fits, 0 },
         { "malloc of a page run", 0, PH_SMALL_MAX + 1, 0 },
         { "malloc(SIZE_MAX)", 0, SIZE_MAX, 0 },
-        { "calloc of a class with no span", 1, 3, 20 },
+        { "calloc past the largest free chunk", 1, 1, over },
         { "calloc of a page run", 1, 2, PH_SMALL_MAX },
-        { "aligned_alloc(32, 40)", 2, 32, 40 },
-        { "aligned_alloc(128, 10)", 2, 128, 10 },
+        { "aligned_alloc(32, past the largest free chunk)", 2, 32, over },
+        { "aligned_alloc(128, about the largest free chunk)", 2, 128, maxfree - 100 },
         { "aligned_alloc(4096, 10)", 2, 4096, 10 },
-        { "realloc of a 100-byte object to 500", 3, 500, 0 },
+        { "realloc of a 100-byte object past the largest free chunk", 3, over, 0 },
         { "realloc of the large object, grow", 4, PH_SMALL_MAX + 300 + ps, 0 },
     };
     for (size_t i = 0; i < sizeof oom / sizeof oom[0]; i++) {
@@ -477,7 +639,7 @@ static void test_out_of_memory(void **state)
             p = ph_realloc(&f->h, f->L, oom[i].a);
             break;
         default:
-            p = ph_malloc(&f->h, 0);
+            p = ph_malloc(&f->h, oom[i].a);
             if (p == NULL)
                 fail_msg("%s: NULL", oom[i].name);
             ph_free(&f->h, p);
@@ -495,7 +657,7 @@ static void test_out_of_memory(void **state)
     for (size_t i = 0; i < held; i++)
         ph_page_free(&f->h, pgs[i], 1);
     free(pgs);
-    void *p = ph_malloc(&f->h, 40);
+    void *p = ph_malloc(&f->h, over);
     void *r = ph_aligned_alloc(&f->h, 4096, 10);
     assert_non_null(p);
     assert_non_null(r);
@@ -504,6 +666,7 @@ static void test_out_of_memory(void **state)
     for (size_t i = 0; i < f->nlive; i++)
         ph_free(&f->h, f->lv[i].p);
     ph_page_free(&f->h, f->pg, 2);
+    ph_page_free(&f->h, f->pg2, 1);
     assert_int_equal(f->t.faults, 0);
     stats_all_free(&f->h, "after out of memory");
 }
@@ -536,15 +699,15 @@ static void test_locking(void **state)
     assert_int_equal(ph_add_region(&h, buf, 2048 * ps, 0), PH_OK);
     assert_int_equal(t.locks, t.unlocks);
 
-    LOCKED_CALL(&t, a = (char *)ph_malloc(&h, 24), false);              /* new span  */
-    LOCKED_CALL(&t, b = (char *)ph_malloc(&h, 24), false);              /* same span */
+    LOCKED_CALL(&t, a = (char *)ph_malloc(&h, 24), false);              /* new arena */
+    LOCKED_CALL(&t, b = (char *)ph_malloc(&h, 24), false);              /* same one  */
     LOCKED_CALL(&t, c = (char *)ph_malloc(&h, PH_SMALL_MAX + 1), false); /* page run */
     LOCKED_CALL(&t, d = (char *)ph_malloc(&h, 0), false);
     LOCKED_CALL(&t, assert_null(ph_malloc(&h, SIZE_MAX / 2)), false);   /* no memory */
     LOCKED_CALL(&t, e = (char *)ph_calloc(&h, 3, 10), false);
     LOCKED_CALL(&t, assert_null(ph_calloc(&h, SIZE_MAX / 2, 3)), true); /* overflow */
     LOCKED_CALL(&t, assert_null(ph_calloc(&h, 1, SIZE_MAX / 2)), false);
-    LOCKED_CALL(&t, g = (char *)ph_aligned_alloc(&h, 64, 10), false);
+    LOCKED_CALL(&t, g = (char *)ph_aligned_alloc(&h, 64, 10), false);    /* a chunk */
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(c);
@@ -557,16 +720,16 @@ static void test_locking(void **state)
     LOCKED_CALL(&t, assert_null(ph_aligned_alloc(&h, 48, 10)), true);    /* not a power */
     LOCKED_CALL(&t, assert_null(ph_aligned_alloc(&h, (size_t)1 << 40, 10)), false);
     LOCKED_CALL(&t, u = ph_usable_size(&h, a), false);
-    assert_int_equal(u, 32);
+    assert_int_equal(u, fit_chunk(24) - PH_FIT_HDR);
     LOCKED_CALL(&t, assert_int_equal(ph_usable_size(&h, NULL), 0), true);
     LOCKED_CALL(&t, q = (char *)ph_realloc(&h, NULL, 10), false);        /* malloc */
-    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 12), false);           /* same class */
-    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 300), false);          /* moves */
+    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 12), false);           /* in place */
+    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 300), false);          /* grows or moves */
     LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, PH_SMALL_MAX + 10), false); /* to a run */
     LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, PH_SMALL_MAX + 10 * ps), false); /* grows */
     LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, PH_SMALL_MAX + 2), false); /* shrinks */
     LOCKED_CALL(&t, assert_null(ph_realloc(&h, q, SIZE_MAX / 2)), false); /* fails */
-    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 0), false);            /* free + malloc(0) */
+    LOCKED_CALL(&t, q = (char *)ph_realloc(&h, q, 0), false);            /* a run to a chunk */
     assert_non_null(q);
     size_t faults = t.faults;
     LOCKED_CALL(&t, ph_free(&h, a + 1), false);                          /* bad */
@@ -580,9 +743,7 @@ static void test_locking(void **state)
     if (t.faults_unlocked != t.faults)
         fail_msg("the fault hook ran with the lock held: %zu of %zu calls outside it",
                  t.faults_unlocked, t.faults);
-    LOCKED_CALL(&t, (void)ph_class_span_pages(&h, 3), true);
-    LOCKED_CALL(&t, (void)ph_class_span_objects(&h, 3), true);
-    LOCKED_CALL(&t, ph_free(&h, b), false);                              /* span empties */
+    LOCKED_CALL(&t, ph_free(&h, b), false);                              /* arena empties */
     LOCKED_CALL(&t, ph_free(&h, c), false);                              /* run */
     LOCKED_CALL(&t, ph_free(&h, d), false);
     LOCKED_CALL(&t, ph_free(&h, e), false);
@@ -693,6 +854,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_pointers, fix_setup, fix_teardown),
+        cmocka_unit_test_setup_teardown(test_fence_after_free, fix_setup, fix_teardown),
+        cmocka_unit_test_setup_teardown(test_every_offset, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_double_frees, fix_setup, fix_teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, fix_setup, fix_teardown),
         cmocka_unit_test(test_locking),

@@ -17,6 +17,13 @@
 #define W ((size_t)PH_WORD_BITS)
 #include "page_cases.h"
 
+/* Metadata bytes of a region of npages pages of ps bytes (the core's own
+ * formula, which depends on the page size through the anchor bytes). */
+static size_t meta_bytes_for(size_t npages, size_t ps)
+{
+    return ph_region_meta_bytes(npages, (uint32_t)__builtin_ctzll((unsigned long long)ps));
+}
+
 /* The cases of ref/page_cases.h, at page sizes from 64 bytes to 64 KiB. */
 static const tcase cases[] = {
     PAGE_CASE_FIRST_PAGES(4096),
@@ -43,7 +50,7 @@ static const tcase cases[] = {
  * pages, found by asking the heap itself. */
 static size_t raw_bytes_for(size_t ps, size_t want)
 {
-    size_t bound = want + (ph_region_meta_bytes(want) + ps - 1) / ps + 2;
+    size_t bound = want + (meta_bytes_for(want, ps) + ps - 1) / ps + 2;
     void *scratch = xaligned(ps, bound * ps);
     for (size_t raw = want + 1; raw <= bound; raw++) {
         ph_heap sh;

@@ -41,6 +41,13 @@
 #include "ph_internal.h"
 #include "refmodel.h"
 
+/* Metadata bytes of a region of npages pages of ps bytes (the core's own
+ * formula, which depends on the page size through the anchor bytes). */
+static size_t meta_bytes_for(size_t npages, size_t ps)
+{
+    return ph_region_meta_bytes(npages, (uint32_t)__builtin_ctzll((unsigned long long)ps));
+}
+
 #define W ((size_t)PH_WORD_BITS)
 #define MAX_REGIONS 8
 #define TAG_HEAD 0x7061676568656164ULL /* "pageheap" */
@@ -278,11 +285,11 @@ static void check_layout(rheap *r, const ph_region_info *ri)
     if (ri->npages == 0 || meta_pages + ri->npages > aligned_pages)
         RFAIL(r, "region %p: %zu + %zu pages in %zu aligned pages", ri->raw_base, meta_pages,
               ri->npages, aligned_pages);
-    if (ph_region_meta_bytes(ri->npages) > ri->meta_bytes)
+    if (meta_bytes_for(ri->npages, r->ps) > ri->meta_bytes)
         RFAIL(r, "region %p: %zu metadata bytes for %zu pages, needs %zu", ri->raw_base,
-              ri->meta_bytes, ri->npages, ph_region_meta_bytes(ri->npages));
+              ri->meta_bytes, ri->npages, meta_bytes_for(ri->npages, r->ps));
     /* packed tightly: one more usable page would not fit */
-    size_t more = (ph_region_meta_bytes(ri->npages + 1) + r->ps - 1) / r->ps;
+    size_t more = (meta_bytes_for(ri->npages + 1, r->ps) + r->ps - 1) / r->ps;
     if (more + ri->npages + 1 <= aligned_pages)
         RFAIL(r, "region %p: %zu usable pages, but %zu would fit in %zu pages", ri->raw_base,
               ri->npages, ri->npages + 1, aligned_pages);
@@ -295,7 +302,7 @@ static bool region_fits(size_t ps, uintptr_t base, size_t size)
     if (e <= a)
         return false;
     size_t pages = (size_t)((e - a) / ps);
-    return pages >= 1 + (ph_region_meta_bytes(1) + ps - 1) / ps;
+    return pages >= 1 + (meta_bytes_for(1, ps) + ps - 1) / ps;
 }
 
 /* Hands the next pending region to the heap and to the model, and
@@ -351,7 +358,7 @@ static void rheap_open(rheap *r, const char *test, uint64_t seed, size_t heap_no
 
     rng_t *g = &r->rng;
     size_t nr = (size_t)rng_range(g, 1, MAX_REGIONS);
-    size_t meta1 = (ph_region_meta_bytes(1) + ps - 1) / ps;
+    size_t meta1 = (meta_bytes_for(1, ps) + ps - 1) / ps;
     /* total page budget: a quarter of the heaps log-uniform in [1, max_pages]
      * (tiny heaps, often full), the rest in [max_pages / 8, max_pages] */
     size_t budget;
@@ -371,7 +378,7 @@ static void rheap_open(rheap *r, const char *test, uint64_t seed, size_t heap_no
         if (rng_pct(g, 10))
             pages = 1 + rng_below(g, 3); /* tiny regions too */
         /* metadata is about 2 words + 2 summaries per chunk: add room for it */
-        raw_pages[i] = pages + meta1 + (ph_region_meta_bytes(pages) + ps - 1) / ps;
+        raw_pages[i] = pages + meta1 + (meta_bytes_for(pages, ps) + ps - 1) / ps;
     }
     bool one_buffer = rng_pct(g, 60);
     bool mapped = rng_pct(g, 50);
@@ -814,7 +821,7 @@ static void test_one_page_heap(void **state)
     rng_t g;
     rng_seed(&g, seed);
     for (size_t ps = 64; ps <= 65536; ps *= 2) {
-        size_t meta = (ph_region_meta_bytes(1) + ps - 1) / ps;
+        size_t meta = (meta_bytes_for(1, ps) + ps - 1) / ps;
         mem_block mb;
         char *buf = (char *)mem_get(&mb, (meta + 5) * ps, rng_pct(&g, 50));
         uintptr_t a = round_up_ptr((uintptr_t)buf, ps) + ps; /* aligned, room below */

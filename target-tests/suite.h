@@ -137,7 +137,7 @@ void suite_group_skip(const char *why);
 void *suite_opaque(void *p);
 
 /* Pages of h that hold objects or page-API runs: in use, but not the
- * empty-span cache's (which any ph_scavenge gives back). */
+ * empty-arena cache's (which any ph_scavenge gives back). */
 static inline size_t suite_pages_held(const ph_stats *s)
 {
     return s->pages_total - s->pages_free - s->cached_bytes / s->page_size;
@@ -231,8 +231,9 @@ void snap_assert_same(ph_heap *h, const snapshot *before, size_t faults_delta, c
                       int line);
 #define SNAP_SAME(h, before, df) snap_assert_same((h), (before), (df), __FILE__, __LINE__)
 
-/* Pages in use are exactly the spans', the large objects' and `page_api`
- * pages held through ph_page_alloc. */
+/* Pages in use are exactly the fit arenas' (small_span_pages), the large
+ * objects' and `page_api` pages held through ph_page_alloc; arenas and the
+ * empty-arena cache within their bounds. */
 void stats_accounting(ph_heap *h, size_t page_api, const char *file, int line);
 #define STATS_ACCOUNTING(h, n) stats_accounting((h), (n), __FILE__, __LINE__)
 
@@ -322,12 +323,66 @@ size_t suite_raw_bytes_for(ph_heap *scratch, void *base, size_t ps, size_t want,
 /* ref_static.c: the reference model's byte maps come from buf. */
 void ref_static_pool(void *buf, size_t bytes);
 
+/* ---- the object layer's geometry (a model) ------------------------------------
+ *
+ * The fit arenas' constants live in core/src/ph_internal.h, which is private
+ * (this suite sees pageheap.h only), so they are modelled here from the
+ * layer's description (core/src/ph_object.c, top comment):
+ *   - a request of n <= PH_SMALL_MAX bytes is a chunk of max(FIT_MIN,
+ *     n + FIT_HDR rounded up to PH_ALIGN) bytes, FIT_HDR (one size_t) of
+ *     them its header; the chunk may be up to FIT_MIN - PH_ALIGN bytes
+ *     larger (a rest too small to be a chunk of its own stays with it), so
+ *     ph_usable_size is in [chunk - FIT_HDR, chunk - FIT_HDR + FIT_MIN -
+ *     PH_ALIGN];
+ *   - an arena (a run of pages carved into chunks) is min(PH_FIT_ARENA,
+ *     usable heap bytes / 16) rounded down to pages, at least the pages
+ *     that chunk + PH_ALIGN needs (its first PH_ALIGN - FIT_HDR bytes are
+ *     padding, its last FIT_HDR bytes a fence); when no run that long is
+ *     free, exactly the pages needed;
+ *   - ph_aligned_alloc(align, n) with PH_ALIGN < align < page size and n <=
+ *     PH_SMALL_MAX asks an arena for chunk + align + FIT_MIN bytes. */
+#define SUITE_FIT_HDR sizeof(size_t)
+#define SUITE_FIT_MIN (2u * PH_ALIGN)
+
+/* Chunk bytes of a request of n <= PH_SMALL_MAX bytes. */
+static inline size_t suite_fit_chunk(size_t n)
+{
+    size_t s = (n + SUITE_FIT_HDR + PH_ALIGN - 1u) & ~(size_t)(PH_ALIGN - 1u);
+    return s < SUITE_FIT_MIN ? SUITE_FIT_MIN : s;
+}
+
+/* Whether u is a usable size ph_malloc(h, n) may give, n <= PH_SMALL_MAX. */
+static inline bool suite_fit_usable_ok(size_t n, size_t u)
+{
+    size_t cs = suite_fit_chunk(n);
+    return u >= cs - SUITE_FIT_HDR && u <= cs - SUITE_FIT_HDR + SUITE_FIT_MIN - PH_ALIGN;
+}
+
+/* Pages of a new arena for a chunk of cs bytes on a heap of pages_total
+ * usable pages of ps bytes, when a run that long is free. */
+static inline size_t suite_fit_arena_pages(size_t pages_total, size_t ps, size_t cs)
+{
+    size_t bytes = pages_total * ps / 16u, need = (cs + PH_ALIGN + ps - 1u) / ps;
+    if (bytes > PH_FIT_ARENA)
+        bytes = PH_FIT_ARENA;
+    return bytes / ps < need ? need : bytes / ps;
+}
+
+/* The most pages one arena may hold at page size ps (the largest request's
+ * chunk, aligned to at most half a page). */
+static inline size_t suite_fit_arena_max_pages(size_t ps)
+{
+    size_t cs = suite_fit_chunk(PH_SMALL_MAX) + ps / 2u + SUITE_FIT_MIN;
+    size_t need = (cs + PH_ALIGN + ps - 1u) / ps;
+    return PH_FIT_ARENA / ps > need ? PH_FIT_ARENA / ps : need;
+}
+
 /* ---- the groups (suite_*.c) ------------------------------------------------ */
 
 void group_pages_table(void);
 void group_pages_refusals(void);
 void group_objects_refusals(void);
-void group_size_classes(void);
+void group_fit_chunks(void);
 void group_malloc_basics(void);
 void group_pages_random(void);
 void group_objects_random(void);

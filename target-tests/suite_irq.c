@@ -279,7 +279,7 @@ void group_irq(void)
     SPORT_QUIET(&suite_port);
     SUITE_EQ(suite_port.faults, 0);
     SUITE_HEAP_OK(&suite_heap);
-    SUITE_EQ(ph_scavenge(&suite_heap, 0), 0); /* the empty-span cache back */
+    SUITE_EQ(ph_scavenge(&suite_heap, 0), 0); /* the empty-arena cache back */
     ph_get_stats(&suite_heap, &st);
     SUITE_EQ(st.pages_free, st.pages_total);
     suite_arena_close();

@@ -356,6 +356,8 @@ void snap_assert_same(ph_heap *h, const snapshot *before, size_t faults_delta, c
     SNAP_FIELD(small_span_pages);
     SNAP_FIELD(large_objects);
     SNAP_FIELD(large_pages);
+    SNAP_FIELD(cached_spans);
+    SNAP_FIELD(cached_bytes);
     suite_checks++;
     if (now.walk_digest != before->walk_digest || now.walk_runs != before->walk_runs)
         suite_fail(file, line, "the heap map changed (%lu runs, digest %#lx; before %lu, %#lx)",
@@ -375,14 +377,19 @@ void stats_accounting(ph_heap *h, size_t page_api, const char *file, int line)
     suite_checks++;
     if (s.pages_free > s.pages_total ||
         used != s.small_span_pages + s.large_pages + page_api ||
-        (s.small_spans == 0) != (s.small_span_pages == 0) ||
-        s.small_span_pages > s.small_spans * PH_SPAN_MAX_PAGES ||
-        (s.large_objects == 0) != (s.large_pages == 0) || s.large_pages < s.large_objects)
+        s.small_span_pages < s.small_spans ||
+        s.small_span_pages > s.small_spans * suite_fit_arena_max_pages(s.page_size) ||
+        (s.large_objects == 0) != (s.large_pages == 0) || s.large_pages < s.large_objects ||
+        s.cached_spans > 1 || s.cached_spans > s.small_spans ||
+        (s.cached_spans == 0) != (s.cached_bytes == 0) || s.cached_bytes % s.page_size != 0 ||
+        s.cached_bytes / s.page_size > s.small_span_pages ||
+        s.cached_bytes / s.page_size > (s.pages_total >> PH_CACHE_SHIFT))
         suite_fail(file, line,
-                   "page accounting: %lu of %lu pages in use, spans %lu (%lu pages), large %lu "
-                   "(%lu pages), page API %lu",
+                   "page accounting: %lu of %lu pages in use, arenas %lu (%lu pages, %lu cached, "
+                   "%lu bytes), large %lu (%lu pages), page API %lu",
                    (unsigned long)used, (unsigned long)s.pages_total,
                    (unsigned long)s.small_spans, (unsigned long)s.small_span_pages,
+                   (unsigned long)s.cached_spans, (unsigned long)s.cached_bytes,
                    (unsigned long)s.large_objects, (unsigned long)s.large_pages,
                    (unsigned long)page_api);
 }
@@ -479,7 +486,7 @@ size_t suite_arena_open(size_t want)
     ph_heap *dh = ph_newlib_heap();
     ph_stats s;
     SUITE_CHECK(dh != NULL && suite_arena == NULL);
-    ph_scavenge(dh, 0); /* the empty-span cache back: it may split the free pages */
+    ph_scavenge(dh, 0); /* the empty-arena cache back: it may split the free pages */
     ph_get_stats(dh, &s);
     /* the longest free run, at most `want` */
     size_t avail = s.largest_free_run * s.page_size;
@@ -526,7 +533,7 @@ int main(void)
 #if !SUITE_LIBC_ONLY
     /* the core groups: the suite's own heaps in the arena */
     SUITE_EQ(suite_arena_open(SUITE_ARENA_BYTES), SUITE_ARENA_BYTES);
-    group_size_classes();
+    group_fit_chunks();
     group_pages_table();
     group_pages_refusals();
     group_objects_refusals();

@@ -46,7 +46,7 @@
 
 #define NLB SUITE_TABLE(48u, 1024u) /* blocks of the C library burst */
 
-/* Pages of h that hold objects: in use, but not the empty-span cache's. */
+/* Pages of h that hold objects: in use, but not the empty-arena cache's. */
 static size_t pages_used(ph_heap *h)
 {
     ph_stats s;
@@ -177,7 +177,7 @@ void group_newlib(void)
     IN_HEAP(dh, s, strlen(s) + 1);
 
     /* the aligned names (each freed at once: the smallest board's heap
-     * has room for a few spans only) */
+     * has room for a few arenas only) */
     void *pm = NULL;
     SUITE_EQ(posix_memalign(&pm, 64, 200), 0);
     SUITE_CHECK(pm != NULL && aligned(pm, 64));

@@ -3,16 +3,23 @@
  * suite_objects.c: the object layer (ph_malloc and the rest) on target, on
  * heaps of the suite's own in the static arena.
  *
- *   size-classes     ph_size_class / ph_class_size for every request size
- *                    up to PH_SMALL_MAX (smallest class that fits, monotone,
- *                    PH_ALIGN steps to 128 bytes, waste <= 1/8 past it),
- *                    span layouts for several page sizes, and spans packed
- *                    with exactly ph_class_span_objects objects and given
- *                    back when empty.
+ *   fit-chunks       the fit layer's geometry (suite.h's model): every
+ *                    request up to PH_SMALL_MAX gets an aligned chunk with
+ *                    its usable size, never a page run, in an arena of the
+ *                    modelled size; arenas packed with as many objects as
+ *                    they hold, the next one opening a second arena; free
+ *                    joining its free neighbours at once (a joined chunk
+ *                    served whole, LIFO exact lists); realloc in place;
+ *                    the empty-arena cache (the lowest arena, only while
+ *                    1/8 of the pages are free, reused, given back by
+ *                    ph_scavenge and by an allocation that would fail);
+ *                    refusals of an arena's padding and fence, interior,
+ *                    misaligned pointers and pointers into free chunks,
+ *                    each changing nothing but the fault count.
  *   objects-refusals every bad pointer given to ph_free, ph_realloc and
  *                    ph_usable_size (foreign memory, metadata, gaps, page
- *                    API runs, interior pointers, span headers, objects
- *                    freed already): one fault with the right code and
+ *                    API runs, interior pointers, an arena's padding,
+ *                    objects freed already, free chunks): one fault with the right code and
  *                    address, statistics, heap map and every live object's
  *                    contents unchanged; out of memory changes nothing.
  *   malloc-basics    malloc(0), free(NULL), usable sizes, alignment, calloc
@@ -34,29 +41,26 @@
 
 /* ---- what a request gets -------------------------------------------------- */
 
-static bool expect_small(const ph_heap *h, size_t size)
+/* Small requests are chunks of a fit arena, never page runs (but
+ * ph_aligned_alloc with a large alignment); the rest are page runs. */
+static bool expect_small(size_t size)
 {
-    unsigned c = ph_size_class(size);
-    return c < PH_NCLASSES && ph_class_span_objects(h, c) != 0;
+    return size <= PH_SMALL_MAX;
 }
 
-/* A usable size ph_malloc(h, size) may give: the request's class or one of
- * the PH_CLASS_BORROW classes above it, or whole pages for a page run. */
-static bool usable_ok(const ph_heap *h, size_t size, size_t ps, size_t u)
+/* A usable size ph_malloc(h, size) may give: the request's chunk (suite.h's
+ * model), or whole pages for a page run. */
+static bool usable_ok(size_t size, size_t ps, size_t u)
 {
-    if (!expect_small(h, size))
+    if (!expect_small(size))
         return u == align_up(size != 0 ? size : 1, ps);
-    unsigned c = ph_size_class(size);
-    for (unsigned d = 0; d <= PH_CLASS_BORROW && c + d < PH_NCLASSES; d++)
-        if (ph_class_span_objects(h, c + d) != 0 && u == ph_class_size(c + d))
-            return true;
-    return false;
+    return suite_fit_usable_ok(size, u);
 }
 
-/* After a failed allocation b must be a, or a with the empty-span cache
- * given back (its pages free, no cached span) and nothing else changed;
- * the longest free run may only have grown, and only if the cache held a
- * span. */
+/* After a failed allocation b must be a, or a with the empty-arena cache
+ * given back (its pages free, no cached arena) and nothing else changed;
+ * the longest free run may only have grown, and only if the cache held an
+ * arena. */
 static bool failed_stats_ok(const ph_stats *a, const ph_stats *b)
 {
     ph_stats e;
@@ -74,8 +78,8 @@ static bool failed_stats_ok(const ph_stats *a, const ph_stats *b)
     return true;
 }
 
-/* Every object freed: only the empty-span cache holds pages, and one
- * ph_scavenge(h, 0) gives them back; then every page is free, no span, no
+/* Every object freed: only the empty-arena cache holds pages, and one
+ * ph_scavenge(h, 0) gives them back; then every page is free, no arena, no
  * large object. */
 static void all_free_at(ph_heap *h, const char *file, int line)
 {
@@ -84,7 +88,7 @@ static void all_free_at(ph_heap *h, const char *file, int line)
     suite_checks++;
     if (s.small_spans != s.cached_spans || s.small_span_pages * s.page_size != s.cached_bytes ||
         s.large_objects != 0 || s.pages_total - s.pages_free != s.small_span_pages)
-        suite_fail(file, line, "every object freed, but %lu spans (%lu cached), %lu large objects",
+        suite_fail(file, line, "every object freed, but %lu arenas (%lu cached), %lu large objects",
                    (unsigned long)s.small_spans, (unsigned long)s.cached_spans,
                    (unsigned long)s.large_objects);
     suite_checks++;
@@ -94,7 +98,7 @@ static void all_free_at(ph_heap *h, const char *file, int line)
     suite_checks++;
     if (s.cached_spans != 0 || s.pages_free != s.pages_total || s.small_spans != 0 || s.small_span_pages != 0 ||
         s.large_objects != 0 || s.large_pages != 0)
-        suite_fail(file, line, "not all free: %lu of %lu pages free, %lu spans, %lu large objects",
+        suite_fail(file, line, "not all free: %lu of %lu pages free, %lu arenas, %lu large objects",
                    (unsigned long)s.pages_free, (unsigned long)s.pages_total,
                    (unsigned long)s.small_spans, (unsigned long)s.large_objects);
     int rc = ph_check(h);
@@ -117,111 +121,6 @@ static bool one_region_heap(size_t ps, size_t bytes, size_t granule)
 }
 
 /* ========================================================================
- * size-classes
- * ====================================================================== */
-
-void group_size_classes(void)
-{
-    suite_group_begin("size-classes");
-    size_t prev = 0;
-    SUITE_CHECK(PH_NCLASSES > PH_CLASS_LINEAR);
-    SUITE_EQ(PH_ALIGN % 8, 0);
-    SUITE_CHECK(PH_ALIGN >= 2 * sizeof(void *));
-    for (unsigned c = 0; c < PH_NCLASSES; c++) {
-        size_t s = ph_class_size(c);
-        SUITE_CHECKF(s != 0 && s % PH_ALIGN == 0 && s > prev, "class %u: size %lu (previous %lu)",
-                     c, (unsigned long)s, (unsigned long)prev);
-        if (c < PH_CLASS_LINEAR)
-            SUITE_EQ(s, (c + 1) * PH_ALIGN);
-        if (s > 128) {
-            size_t worst = prev + 1; /* one byte over the class below */
-            SUITE_CHECKF((s - worst) * 8 <= worst, "class %u (%lu bytes) wastes over 1/8 of %lu",
-                         c, (unsigned long)s, (unsigned long)worst);
-        }
-        prev = s;
-    }
-    SUITE_EQ(ph_class_size(PH_CLASS_LINEAR - 1), 128);
-    SUITE_EQ(ph_class_size(PH_NCLASSES - 1), PH_SMALL_MAX);
-    unsigned last = 0;
-    for (size_t n = 0; n <= PH_SMALL_MAX; n++) {
-        unsigned c = ph_size_class(n);
-        suite_checks++;
-        if (c >= PH_NCLASSES || c < last || ph_class_size(c) < n ||
-            (c > 0 && ph_class_size(c - 1) >= n))
-            suite_fail(__FILE__, __LINE__, "ph_size_class(%lu) = %u (class size %lu, previous %u)",
-                       (unsigned long)n, c, (unsigned long)ph_class_size(c), last);
-        last = c;
-    }
-    static const size_t big[] = { PH_SMALL_MAX + 1, PH_SMALL_MAX + PH_ALIGN, 2 * PH_SMALL_MAX,
-                                  (size_t)1 << 31, SIZE_MAX / 2, SIZE_MAX - 1, SIZE_MAX };
-    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
-        SUITE_EQ(ph_size_class(big[i]), PH_NCLASSES);
-
-    /* span layouts for several page sizes (ph_init only: no memory needed) */
-    static const size_t pss[] = { 64, 128, 256, 1024, 4096 };
-    unsigned layouts = 0;
-    for (size_t k = 0; k < sizeof pss / sizeof pss[0]; k++) {
-        SUITE_EQ(ph_init(&suite_heap, pss[k], NULL), PH_OK);
-        for (unsigned c = 0; c < PH_NCLASSES; c++) {
-            size_t pages = ph_class_span_pages(&suite_heap, c), nobj = ph_class_span_objects(&suite_heap, c);
-            SUITE_CHECKF(nobj <= PH_SPAN_MAX_OBJECTS && pages <= PH_SPAN_MAX_PAGES &&
-                             nobj * ph_class_size(c) < pages * pss[k] + (nobj == 0),
-                         "page %lu, class %u: %lu objects of %lu bytes in %lu pages",
-                         (unsigned long)pss[k], c, (unsigned long)nobj,
-                         (unsigned long)ph_class_size(c), (unsigned long)pages);
-            layouts++;
-        }
-        SUITE_EQ(ph_class_span_pages(&suite_heap, PH_NCLASSES), 0);
-        SUITE_EQ(ph_class_span_objects(&suite_heap, PH_NCLASSES), 0);
-        /* the smallest classes are never page runs */
-        SUITE_CHECK(ph_class_span_objects(&suite_heap, 0) > 0);
-    }
-
-    /* spans packed: exactly ph_class_span_objects objects per span, the
-     * next one opens a second span, all freed gives every page back (the
-     * objects are kept in a list threaded through themselves) */
-    unsigned packed = 0;
-    const size_t ps = SUITE_ARENA_BYTES >= 32u * 1024u ? 256 : 64;
-    if (one_region_heap(ps, SUITE_ARENA_BYTES, 0)) {
-        for (unsigned c = 0; c < PH_NCLASSES; c += 5) {
-            size_t nobj = ph_class_span_objects(&suite_heap, c), size = ph_class_size(c);
-            ph_stats st;
-            ph_get_stats(&suite_heap, &st);
-            if (nobj == 0 || 2 * ph_class_span_pages(&suite_heap, c) > st.largest_free_run)
-                continue;
-            void *list = NULL;
-            for (size_t i = 0; i <= nobj; i++) {
-                void **o = (void **)ph_malloc(&suite_heap, size);
-                SUITE_CHECKF(o != NULL, "class %u: object %lu", c, (unsigned long)i);
-                SUITE_EQ(ph_usable_size(&suite_heap, o), size);
-                *o = list;
-                list = o;
-                ph_get_stats(&suite_heap, &st);
-                SUITE_CHECKF(st.small_spans == (i < nobj ? 1u : 2u),
-                             "class %u (%lu bytes, %lu per span): %lu spans after %lu objects", c,
-                             (unsigned long)size, (unsigned long)nobj, (unsigned long)st.small_spans,
-                             (unsigned long)(i + 1));
-            }
-            ph_get_stats(&suite_heap, &st);
-            SUITE_EQ(st.small_span_pages, 2 * ph_class_span_pages(&suite_heap, c));
-            STATS_ACCOUNTING(&suite_heap, 0);
-            SUITE_HEAP_OK(&suite_heap);
-            while (list != NULL) {
-                void *next = *(void **)list;
-                ph_free(&suite_heap, list);
-                list = next;
-            }
-            ALL_FREE(&suite_heap);
-            packed++;
-        }
-        SUITE_EQ(suite_port.faults, 0);
-        SPORT_QUIET(&suite_port);
-    }
-    suite_group_end("%u classes, %u span layouts, %u classes packed at %lu-byte pages",
-                    (unsigned)PH_NCLASSES, layouts, packed, (unsigned long)ps);
-}
-
-/* ========================================================================
  * objects-refusals
  * ====================================================================== */
 
@@ -239,15 +138,16 @@ typedef struct ofix {
     olive lv[NLIVE];
     size_t nlive;
     char *pg;            /* ph_page_alloc(2)                               */
-    char *s16[4];        /* class 16, one span                             */
-    char *m1, *m2;       /* 100 bytes: a span that also held f1            */
+    char *s16[4];        /* 16 bytes, the first one its arena's first chunk */
+    char *m1, *m2;       /* 100 bytes, f1 between them                     */
     char *sm;            /* 700 bytes                                      */
-    char *L;             /* the smallest page-run object                   */
+    char *L;             /* a page-run object of a few pages               */
     size_t lsize;
-    char *al64, *al1k;   /* aligned 64 (a class), 1024 (a page run)        */
+    char *al64, *al1k;   /* aligned 64 (a chunk at 128-byte pages, a page
+                            run at 64), 1024 (a page run)                  */
     char *lb;            /* a page run too big for A: in B                 */
-    char *f1;            /* freed, its span alive                          */
-    char *alone;         /* freed, its span given back                     */
+    char *f1;            /* freed: a free chunk between live ones          */
+    char *alone;         /* freed, its own arena given back                */
     char *fl;            /* freed page-run object                          */
 } ofix;
 
@@ -293,15 +193,6 @@ static char *keep(char *p)
     return p;
 }
 
-/* The smallest request that ph_malloc serves as a page run on this heap. */
-static size_t smallest_page_run(void)
-{
-    for (unsigned c = 0; c < PH_NCLASSES; c++)
-        if (ph_class_span_objects(&suite_heap, c) == 0)
-            return c > 0 ? ph_class_size(c - 1) + 1 : 1;
-    return PH_SMALL_MAX + 1;
-}
-
 static void ofix_open(void)
 {
     memset(&of, 0, sizeof of);
@@ -335,7 +226,7 @@ static void ofix_open(void)
     of.m2 = keep((char *)ph_malloc(&suite_heap, 100));
     of.sm = keep((char *)ph_malloc(&suite_heap, 700));
     of.alone = (char *)ph_malloc(&suite_heap, 1400);
-    of.lsize = smallest_page_run() + 3 * ps; /* a few pages */
+    of.lsize = PH_SMALL_MAX + 1 + 3 * ps; /* a few pages */
     of.L = keep((char *)ph_malloc(&suite_heap, of.lsize));
     of.fl = (char *)ph_malloc(&suite_heap, of.lsize);
     of.al64 = keep((char *)ph_aligned_alloc(&suite_heap, 64, 100));
@@ -344,11 +235,14 @@ static void ofix_open(void)
     SUITE_CHECK(of.f1 != NULL && of.alone != NULL && of.fl != NULL);
     ph_free(&suite_heap, of.f1);
     ph_free(&suite_heap, of.alone);
-    ph_scavenge(&suite_heap, 0); /* alone's span, cached empty, goes back */
+    ph_scavenge(&suite_heap, 0); /* alone's arena, cached empty, goes back */
     ph_free(&suite_heap, of.fl);
     SUITE_CHECK(in_range(of.lb, of.B.base, of.B.npages * ps));
     SUITE_CHECK(in_range(of.L, of.A.base, of.A.npages * ps));
     SUITE_CHECK((uintptr_t)of.L % ps == 0 && (uintptr_t)of.al1k % 1024 == 0);
+    /* the first object opened the first arena: its first chunk is
+     * PH_ALIGN bytes past the arena's first page (after the page API run) */
+    SUITE_PTR_EQ(of.s16[0], of.pg + 2 * ps + PH_ALIGN);
     SUITE_EQ(suite_port.faults, 0);
     SUITE_HEAP_OK(&suite_heap);
 }
@@ -376,7 +270,7 @@ static void osnap_same(const osnap *s, size_t faults_delta, int line)
                        (unsigned long)l->id);
     }
     suite_checks++;
-    if (pat_find_bad(of.pg, 2 * of.ps, 1) != SIZE_MAX)
+    if (of.pg != NULL && pat_find_bad(of.pg, 2 * of.ps, 1) != SIZE_MAX)
         suite_fail(__FILE__, line, "the page API run changed");
     sport_assert_quiet(&suite_port, __FILE__, line);
 }
@@ -474,22 +368,15 @@ void group_objects_refusals(void)
     BAD(of.L + lu - 1, "page-run object's last byte");
     BAD(of.al1k + ps / 2, "aligned(1024) run + half a page"); /* + 64 would be a free page at 64-byte pages */
     BAD(of.lb + 10 * ps, "page run in B, page 10");
-    /* span headers: where a class's span is one page, the page's start is
-     * the header (object 0 comes after it) */
-    {
-        char *const objs[3] = { of.s16[0], of.m1, of.sm };
-        for (int k = 0; k < 3; k++) {
-            unsigned c = ph_size_class(ph_usable_size(&suite_heap, objs[k]));
-            if (ph_class_span_pages(&suite_heap, c) != 1)
-                continue;
-            char *span = (char *)((uintptr_t)objs[k] & ~(uintptr_t)(ps - 1));
-            BAD(span, "a span header");
-            BAD(span + ps - 1, "a span's last byte");
-        }
-    }
+    /* an arena's padding and its first chunk's header */
+    BAD(of.s16[0] - PH_ALIGN, "an arena's first byte (padding)");
+    BAD(of.s16[0] - SUITE_FIT_HDR, "an arena's first chunk header");
+    BAD(of.s16[1] - SUITE_FIT_HDR, "a chunk header");
+    BAD(of.m1 + 2, "100-byte object + 2 (misaligned)");
     /* already free */
-    DBL(of.f1, "a freed object, span alive");
-    DBL(of.alone, "a freed object whose span went back");
+    DBL(of.f1, "a freed object, its arena alive");
+    DBL(of.f1 + PH_ALIGN, "inside a freed object's chunk");
+    DBL(of.alone, "a freed object whose arena went back");
     DBL(of.fl, "a freed page-run object");
     DBL(of.fl + ps, "a freed page-run object's second page");
     DBL(alim - ps, "a free page of A never allocated");
@@ -519,8 +406,14 @@ void group_objects_refusals(void)
         }
         osnap_take(&s);
         SUITE_PTR_EQ(ph_malloc(&suite_heap, PH_SMALL_MAX), NULL);
-        /* 256 bytes: a class no fixture object uses, so no span has room */
-        SUITE_PTR_EQ(ph_malloc(&suite_heap, 256), NULL);
+        /* a chunk as big as all the arenas' pages together: no free chunk
+         * of an arena has room */
+        ph_stats st;
+        ph_get_stats(&suite_heap, &st);
+        size_t nofit = st.small_span_pages * ps;
+        if (nofit <= PH_SMALL_MAX)
+            SUITE_PTR_EQ(ph_malloc(&suite_heap, nofit), NULL);
+        SUITE_PTR_EQ(ph_aligned_alloc(&suite_heap, 2 * PH_ALIGN, PH_SMALL_MAX), NULL);
         osnap_same(&s, 0, __LINE__);
         while (pages != NULL) {
             void *next = *(void **)pages;
@@ -543,6 +436,399 @@ void group_objects_refusals(void)
     ALL_FREE(&suite_heap);
     SPORT_QUIET(&suite_port);
     suite_group_end("%lu refused calls on %lu pointers", suite_port.faults, refused / NOPS);
+}
+
+/* ========================================================================
+ * fit-chunks
+ * ====================================================================== */
+
+/* The objects of a test threaded through themselves (their first word). */
+static void *fit_push(void *list, void *o)
+{
+    *(void **)o = list;
+    return o;
+}
+
+static void fit_free_list(void *list)
+{
+    while (list != NULL) {
+        void *next = *(void **)list;
+        ph_free(&suite_heap, list);
+        list = next;
+    }
+}
+
+/* A fresh all-free heap for the next test: the live table emptied. */
+static void fit_reset(size_t ps)
+{
+    memset(&of, 0, sizeof of);
+    of.ps = ps;
+}
+
+static ph_stats fit_stats(void)
+{
+    ph_stats st;
+    ph_get_stats(&suite_heap, &st);
+    return st;
+}
+
+/* Every request 0 .. PH_SMALL_MAX on an empty heap: an aligned chunk of the
+ * model's usable size in one new arena of the model's size, never a page
+ * run; its whole usable size written; freed, the cache given back, every
+ * page free.  Returns the requests whose chunk took the arena's small rest
+ * (a larger usable size). */
+static size_t fit_requests(size_t ps)
+{
+    size_t above = 0;
+    ph_stats st = fit_stats();
+    for (size_t n = 0; n <= PH_SMALL_MAX; n++) {
+        size_t cs = suite_fit_chunk(n);
+        char *p = (char *)ph_malloc(&suite_heap, n);
+        size_t u = p != NULL ? ph_usable_size(&suite_heap, p) : 0;
+        st = fit_stats();
+        size_t want = suite_fit_arena_pages(st.pages_total, ps, cs);
+        suite_checks++;
+        if (p == NULL || (uintptr_t)p % PH_ALIGN != 0 || !suite_fit_usable_ok(n, u) ||
+            st.large_objects != 0 || st.small_spans != 1 || st.small_span_pages != want ||
+            (uintptr_t)p % ps != PH_ALIGN)
+            suite_fail(__FILE__, __LINE__,
+                       "page %lu: ph_malloc(%lu) = %p, usable %lu (chunk %lu); %lu arenas of %lu "
+                       "pages (expected 1 of %lu), %lu large objects",
+                       (unsigned long)ps, (unsigned long)n, (void *)p, (unsigned long)u,
+                       (unsigned long)cs, (unsigned long)st.small_spans,
+                       (unsigned long)st.small_span_pages, (unsigned long)want,
+                       (unsigned long)st.large_objects);
+        above += u != cs - SUITE_FIT_HDR;
+        memset(p, 0xA5, u); /* the next chunk's header and the fence survive it */
+        if (n % 128 == 0 || n == PH_SMALL_MAX)
+            SUITE_HEAP_OK(&suite_heap);
+        ph_free(&suite_heap, p);
+        ph_scavenge(&suite_heap, 0); /* the cached arena back */
+        st = fit_stats();
+        suite_checks++;
+        if (st.pages_free != st.pages_total || st.small_spans != 0 || st.cached_spans != 0)
+            suite_fail(__FILE__, __LINE__, "ph_malloc(%lu) freed: %lu of %lu pages free, %lu arenas",
+                       (unsigned long)n, (unsigned long)st.pages_free,
+                       (unsigned long)st.pages_total, (unsigned long)st.small_spans);
+    }
+    SUITE_HEAP_OK(&suite_heap);
+    return above;
+}
+
+/* Objects of n bytes fill one arena: as many as its chunks' bytes (the
+ * arena less PH_ALIGN: padding and fence) hold, from its first chunk at
+ * PH_ALIGN past its first page, the rest of it one more chunk (or kept by
+ * the last object when too small for a chunk); the next object opens a
+ * second arena.  On the full arena (its last chunk in use): its padding,
+ * the first chunk's header, the fence, interior and misaligned pointers
+ * are refused, changing nothing.  Returns false when the heap is too
+ * small for two such arenas. */
+static char **fit_objs; /* fit_objs_max entries, from the scratch area */
+static size_t fit_objs_max;
+
+static bool fit_pack(size_t ps, size_t n)
+{
+    ph_stats st = fit_stats();
+    const size_t cs = suite_fit_chunk(n);
+    const size_t apages = suite_fit_arena_pages(st.pages_total, ps, cs), abytes = apages * ps;
+    const size_t k = (abytes - PH_ALIGN) / cs, rest = abytes - PH_ALIGN - k * cs;
+    if (2 * apages > st.largest_free_run || k + 2 > fit_objs_max)
+        return false;
+    fit_reset(ps);
+    size_t nobj = 0;
+    char *first = NULL, *arena = NULL, *last = NULL;
+    for (size_t i = 0; i < k; i++) {
+        char *o = (char *)ph_malloc(&suite_heap, n);
+        SUITE_CHECKF(o != NULL, "%lu-byte object %lu of %lu", (unsigned long)n, (unsigned long)i,
+                     (unsigned long)k);
+        if (i == 0) {
+            first = o;
+            arena = o - PH_ALIGN;
+            SUITE_CHECKF((uintptr_t)arena % ps == 0, "the first chunk %p is not PH_ALIGN past a page",
+                         (void *)o);
+        }
+        size_t u = ph_usable_size(&suite_heap, o);
+        st = fit_stats();
+        SUITE_CHECKF(st.small_spans == 1 && st.small_span_pages == apages &&
+                         in_range(o, arena, abytes) && in_range(o + u - 1, arena, abytes) &&
+                         suite_fit_usable_ok(n, u),
+                     "%lu-byte object %lu of %lu: %p (usable %lu) in %lu arenas of %lu pages, the "
+                     "first at %p (%lu pages)",
+                     (unsigned long)n, (unsigned long)i, (unsigned long)k, (void *)o, (unsigned long)u,
+                     (unsigned long)st.small_spans, (unsigned long)st.small_span_pages, (void *)arena,
+                     (unsigned long)apages);
+        fit_objs[nobj++] = o;
+        last = o;
+    }
+    if (rest >= SUITE_FIT_MIN) { /* the rest as one chunk: the arena is full */
+        last = (char *)ph_malloc(&suite_heap, rest - SUITE_FIT_HDR);
+        SUITE_CHECK(last != NULL);
+        SUITE_EQ(ph_usable_size(&suite_heap, last), rest - SUITE_FIT_HDR);
+        fit_objs[nobj++] = last;
+    } else {
+        SUITE_EQ(ph_usable_size(&suite_heap, last), cs - SUITE_FIT_HDR + rest);
+    }
+    st = fit_stats();
+    SUITE_EQ(st.small_spans, 1);
+    /* the last chunk ends at the fence, the arena's last PH_FIT_HDR bytes */
+    char *end = arena + abytes;
+    SUITE_PTR_EQ(last + ph_usable_size(&suite_heap, last), end - SUITE_FIT_HDR);
+    char *o2 = (char *)ph_malloc(&suite_heap, n);
+    SUITE_CHECK(o2 != NULL && !in_range(o2, arena, abytes));
+    st = fit_stats();
+    SUITE_EQ(st.small_spans, 2);
+    STATS_ACCOUNTING(&suite_heap, 0);
+    SUITE_HEAP_OK(&suite_heap);
+
+    keep(first);
+    if (last != first)
+        keep(last);
+    keep(o2);
+    BAD(arena, "an arena's first byte (padding)");
+    BAD(first - SUITE_FIT_HDR, "an arena's first chunk header");
+    BAD(first + PH_ALIGN, "an object + PH_ALIGN");
+    BAD(first + 1, "an object + 1");
+    BAD(first + SUITE_FIT_HDR / 2, "an object + half a word");
+    BAD(last + PH_ALIGN, "the last object + PH_ALIGN");
+    BAD(end - PH_ALIGN, "the last object's last PH_ALIGN bytes");
+    BAD(end - SUITE_FIT_HDR, "an arena's fence");
+    BAD(o2 + SUITE_FIT_HDR, "the second arena's object + a word");
+    of.nlive = 0;
+
+    ph_free(&suite_heap, o2);
+    for (size_t i = 0; i < nobj; i++)
+        ph_free(&suite_heap, fit_objs[i]);
+    ALL_FREE(&suite_heap);
+    return true;
+}
+
+/* Free joins its free neighbours at once: a chunk freed between two free
+ * ones makes one chunk, served whole to a request of its size; exact
+ * lists are LIFO; pointers to and into free chunks are refused as double
+ * frees; realloc shrinks in place and grows into the free chunk after. */
+static void fit_join(size_t ps)
+{
+    const size_t n = 2u * PH_ALIGN, cs = suite_fit_chunk(n);
+    char *o[6];
+    fit_reset(ps);
+    for (int i = 0; i < 6; i++) {
+        o[i] = (char *)ph_malloc(&suite_heap, n);
+        SUITE_CHECK(o[i] != NULL);
+        if (i > 0) /* carved one after the other from the new arena */
+            SUITE_PTR_EQ(o[i], o[i - 1] + cs);
+    }
+    SUITE_EQ(fit_stats().small_spans, 1);
+    keep(o[0]);
+    keep(o[4]);
+    keep(o[5]);
+    ph_free(&suite_heap, o[1]);
+    ph_free(&suite_heap, o[3]);
+    DBL(o[1], "a freed chunk");
+    DBL(o[3], "another freed chunk");
+    DBL(o[1] + PH_ALIGN, "inside a freed chunk");
+    BAD(o[2] + PH_ALIGN, "inside a live chunk between two free ones");
+    /* LIFO: the chunk freed last is the next one of its size */
+    char *q = (char *)ph_malloc(&suite_heap, n);
+    SUITE_PTR_EQ(q, o[3]);
+    ph_free(&suite_heap, q);
+    ph_free(&suite_heap, o[2]); /* joins o[1], o[2] and o[3] */
+    SUITE_HEAP_OK(&suite_heap);
+    DBL(o[1], "a joined free chunk");
+    DBL(o[2], "a chunk joined into the one before");
+    DBL(o[3], "the chunk after, joined too");
+    DBL(o[3] + 1, "inside a joined chunk, misaligned");
+    q = (char *)ph_malloc(&suite_heap, 3 * cs - SUITE_FIT_HDR);
+    SUITE_PTR_EQ(q, o[1]);
+    SUITE_EQ(ph_usable_size(&suite_heap, q), 3 * cs - SUITE_FIT_HDR);
+    pat_fill(q, n, 9);
+    /* realloc shrinks in place (the tail freed), grows into the free chunk
+     * after it */
+    char *r = (char *)ph_realloc(&suite_heap, q, n);
+    SUITE_PTR_EQ(r, q);
+    SUITE_EQ(ph_usable_size(&suite_heap, r), cs - SUITE_FIT_HDR);
+    DBL(o[2], "a realloc's freed tail");
+    r = (char *)ph_realloc(&suite_heap, q, 3 * cs - SUITE_FIT_HDR);
+    SUITE_PTR_EQ(r, q);
+    SUITE_EQ(ph_usable_size(&suite_heap, r), 3 * cs - SUITE_FIT_HDR);
+    PAT_CHECK(r, n, 9);
+    ph_free(&suite_heap, r);
+    SUITE_PTR_EQ(of.lv[0].p, o[0]);
+    of.lv[0] = of.lv[--of.nlive];
+    ph_free(&suite_heap, o[0]); /* the arena's first chunk joins the one after */
+    DBL(o[0] + cs, "inside a first chunk joined with its neighbour");
+    of.nlive = 0;
+    ph_free(&suite_heap, o[4]);
+    ph_free(&suite_heap, o[5]); /* the arena is empty */
+    ph_stats st = fit_stats();
+    if (st.cached_spans != 0)
+        DBL(o[0], "the cached empty arena's chunk");
+    ALL_FREE(&suite_heap);
+}
+
+/* The empty-arena cache: one, the lowest wholly free arena, kept only while
+ * at least 1/8 of the heap's pages are free; reused by the next arena;
+ * given back by ph_scavenge(h, 0) and by an allocation that would
+ * otherwise fail.  Returns false when the heap's arenas are too big for
+ * it. */
+static bool fit_cache(size_t ps)
+{
+    ph_stats st = fit_stats();
+    const size_t total = st.pages_total;
+    const size_t apages = suite_fit_arena_pages(total, ps, suite_fit_chunk(1));
+    if (apages > (total >> PH_CACHE_SHIFT) || 4 * apages > total)
+        return false;
+    fit_reset(ps);
+
+    /* the last free of an arena keeps it, empty; the next small request
+     * takes it again */
+    char *p = (char *)ph_malloc(&suite_heap, 1);
+    SUITE_CHECK(p != NULL);
+    char *a0 = p - PH_ALIGN;
+    ph_free(&suite_heap, p);
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 1 && st.cached_spans == 1 && st.small_span_pages == apages &&
+                st.cached_bytes == apages * ps && st.pages_free == total - apages);
+    STATS_ACCOUNTING(&suite_heap, 0);
+    SUITE_HEAP_OK(&suite_heap);
+    p = (char *)ph_malloc(&suite_heap, 1);
+    SUITE_CHECK(in_range(p, a0, apages * ps));
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 1 && st.cached_spans == 0 && st.cached_bytes == 0);
+
+    /* the lowest empty arena is the one kept: fill the first arena until
+     * an object lands in a second one */
+    void *list = fit_push(NULL, p);
+    char *o2;
+    for (;;) {
+        o2 = (char *)ph_malloc(&suite_heap, 2u * PH_ALIGN);
+        SUITE_CHECK(o2 != NULL);
+        if (!in_range(o2, a0, apages * ps))
+            break;
+        list = fit_push(list, o2);
+    }
+    SUITE_EQ(fit_stats().small_spans, 2);
+    ph_free(&suite_heap, o2); /* the second arena empties first: cached */
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 2 && st.cached_spans == 1);
+    fit_free_list(list); /* the first empties: it is kept, the second goes back */
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 1 && st.cached_spans == 1 && st.small_span_pages == apages &&
+                st.pages_free == total - apages);
+    p = (char *)ph_malloc(&suite_heap, 1);
+    SUITE_CHECKF(in_range(p, a0, apages * ps), "the cache kept the higher arena: %p, not %p",
+                 (void *)p, (void *)a0);
+    ph_free(&suite_heap, p);
+
+    /* ph_scavenge(h, 0) gives it back */
+    SUITE_EQ(ph_scavenge(&suite_heap, 0), 0);
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 0 && st.cached_spans == 0 && st.pages_free == total);
+
+    /* not kept while fewer than 1/8 of the pages are free */
+    p = (char *)ph_malloc(&suite_heap, 1);
+    SUITE_CHECK(p != NULL);
+    void *pages = NULL;
+    size_t npages = 0;
+    while (fit_stats().pages_free >= (total >> 3)) {
+        void *pg = ph_page_alloc(&suite_heap, 1);
+        SUITE_CHECK(pg != NULL);
+        pages = fit_push(pages, pg);
+        npages++;
+    }
+    ph_free(&suite_heap, p);
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 0 && st.cached_spans == 0 && st.pages_free == total - npages);
+    STATS_ACCOUNTING(&suite_heap, npages);
+    while (pages != NULL) {
+        void *next = *(void **)pages;
+        ph_page_free(&suite_heap, pages, 1);
+        pages = next;
+    }
+
+    /* a page allocation that would fail takes the cached arena back */
+    p = (char *)ph_malloc(&suite_heap, 1);
+    ph_free(&suite_heap, p);
+    SUITE_EQ(fit_stats().cached_spans, 1);
+    npages = 0;
+    for (void *pg; (pg = ph_page_alloc(&suite_heap, 1)) != NULL; npages++)
+        pages = fit_push(pages, pg);
+    st = fit_stats();
+    SUITE_CHECK(npages == total && st.pages_free == 0 && st.small_spans == 0 && st.cached_spans == 0);
+    while (pages != NULL) {
+        void *next = *(void **)pages;
+        ph_page_free(&suite_heap, pages, 1);
+        pages = next;
+    }
+
+    /* so does ph_malloc: every page but the cached arena's taken, a page
+     * run that fits in the arena's pages is served from them (one that
+     * does not fails, changing nothing but, maybe, the cache) */
+    p = (char *)ph_malloc(&suite_heap, 1);
+    ph_free(&suite_heap, p);
+    npages = 0;
+    while (fit_stats().pages_free > 0) {
+        pages = fit_push(pages, ph_page_alloc(&suite_heap, 1));
+        npages++;
+    }
+    SUITE_EQ(fit_stats().cached_spans, 1);
+    const bool fits = align_up(PH_SMALL_MAX + 1, ps) / ps <= apages;
+    ph_stats before = fit_stats();
+    char *big = (char *)ph_malloc(&suite_heap, PH_SMALL_MAX + 1);
+    st = fit_stats();
+    if (fits) {
+        SUITE_CHECK(big != NULL && in_range(big, a0, apages * ps));
+        SUITE_CHECK(st.cached_spans == 0 && st.small_spans == 0 && st.large_objects == 1);
+        STATS_ACCOUNTING(&suite_heap, npages);
+        ph_free(&suite_heap, big);
+    } else { /* more pages than free and cached together: it fails */
+        SUITE_PTR_EQ(big, NULL);
+        SUITE_CHECK(failed_stats_ok(&before, &st));
+    }
+    while (pages != NULL) {
+        void *next = *(void **)pages;
+        ph_page_free(&suite_heap, pages, 1);
+        pages = next;
+    }
+    ALL_FREE(&suite_heap);
+    return true;
+}
+
+void group_fit_chunks(void)
+{
+    suite_group_begin("fit-chunks");
+    SUITE_EQ(PH_ALIGN % 8, 0);
+    SUITE_CHECK(PH_ALIGN >= 2 * sizeof(void *));
+    SUITE_CHECK(PH_ALIGN >= SUITE_FIT_HDR && PH_SMALL_MAX % PH_ALIGN == 0);
+    static const size_t pss[] = { 64, 256 };
+    static const size_t sizes[] = { 0, 1, 2 * PH_ALIGN, 100, 500, 1000, PH_SMALL_MAX / 2,
+                                    PH_SMALL_MAX - 1, PH_SMALL_MAX };
+    unsigned pages_done = 0, packed = 0, cached = 0;
+    unsigned long refused = 0;
+    size_t above = 0;
+    fit_objs_max = PH_FIT_ARENA / SUITE_FIT_MIN + 2u;
+    fit_objs = (char **)suite_scratch(fit_objs_max * sizeof *fit_objs);
+    for (size_t k = 0; k < sizeof pss / sizeof pss[0]; k++) {
+        const size_t ps = pss[k];
+        if (!one_region_heap(ps, SUITE_ARENA_BYTES, 0))
+            continue;
+        /* the largest request's arena, and a second page's worth of room */
+        ph_stats st = fit_stats();
+        if (st.largest_free_run < suite_fit_arena_pages(st.pages_total, ps, suite_fit_chunk(PH_SMALL_MAX)) + 1)
+            continue;
+        above += fit_requests(ps);
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+            packed += fit_pack(ps, sizes[i]);
+        fit_join(ps);
+        cached += fit_cache(ps);
+        refused += suite_port.faults;
+        SPORT_QUIET(&suite_port);
+        pages_done++;
+    }
+    SUITE_CHECK(pages_done > 0);
+    suite_group_end("%u page sizes: %lu requests each (%lu took an arena's small rest), %u arenas "
+                    "packed, %u cache runs, %lu refused calls",
+                    pages_done, (unsigned long)PH_SMALL_MAX + 1, (unsigned long)above, packed, cached,
+                    refused);
 }
 
 /* ========================================================================
@@ -573,7 +859,7 @@ static char *checked_malloc_at(size_t size, size_t *usable, int line)
     ph_stats st;
     ph_get_stats(&suite_heap, &st);
     suite_checks++;
-    if ((uintptr_t)p % PH_ALIGN != 0 || u < size || !usable_ok(&suite_heap, size, st.page_size, u) ||
+    if ((uintptr_t)p % PH_ALIGN != 0 || u < size || !usable_ok(size, st.page_size, u) ||
         sport_touches_released(&suite_port, p, u))
         suite_fail(__FILE__, line, "ph_malloc(%lu) = %p, usable %lu", (unsigned long)size,
                    (void *)p, (unsigned long)u);
@@ -614,9 +900,11 @@ void group_malloc_basics(void)
     /* sizes up to PH_SMALL_MAX and a few page runs, no overlap */
     for (size_t sz = 1; sz <= PH_SMALL_MAX + 3 * ps && n < omax; sz += sz < 128 ? 7 : sz < 1024 ? 61 : 331) {
         size_t u;
-        /* stop while a new span or page run surely fits */
+        /* stop while a new arena or page run surely fits */
         ph_get_stats(&suite_heap, &a);
-        if (a.largest_free_run < PH_SPAN_MAX_PAGES + sz / ps + 1)
+        size_t need = expect_small(sz) ? suite_fit_arena_pages(a.pages_total, ps, suite_fit_chunk(sz))
+                                       : align_up(sz, ps) / ps;
+        if (a.largest_free_run < need + 1)
             break;
         char *p = CHECKED_MALLOC(sz, &u);
         SUITE_CHECKF(!overlaps(o, n, p, u), "ph_malloc(%lu) = %p overlaps a live object",
@@ -667,32 +955,39 @@ void group_malloc_basics(void)
         ALL_FREE(&suite_heap);
     }
 
-    /* realloc: NULL, same class, grow (moves), shrink, page runs, 0 */
+    /* realloc: NULL, the same chunk, grow (in place into the free rest of
+     * the arena, else moving), shrink (in place), page runs, 0 */
     {
         char *p = (char *)ph_realloc(&suite_heap, NULL, 100);
         SUITE_CHECK(p != NULL);
-        SUITE_EQ(ph_usable_size(&suite_heap, p), ph_class_size(ph_size_class(100)));
+        SUITE_CHECK(suite_fit_usable_ok(100, ph_usable_size(&suite_heap, p)));
         ph_free(&suite_heap, p);
         p = CHECKED_MALLOC(20, NULL);
         pat_fill(p, 20, 1);
         static const size_t same[] = { 24, 17, 21 };
         for (size_t i = 0; i < 3; i++) {
-            if (ph_size_class(same[i]) != ph_size_class(20))
+            if (suite_fit_chunk(same[i]) != suite_fit_chunk(20))
                 continue;
             char *q = (char *)ph_realloc(&suite_heap, p, same[i]);
             SUITE_PTR_EQ(q, p);
             PAT_CHECK(q, 17, 1);
         }
-        char *q = (char *)ph_realloc(&suite_heap, p, 1000); /* another class: moves */
-        SUITE_CHECK(q != NULL && q != p);
+        /* p is its arena's only object (the heap was empty): the rest of
+         * the arena is one free chunk right after it */
+        ph_get_stats(&suite_heap, &a);
+        SUITE_EQ(a.small_spans, 1);
+        const bool grows = suite_fit_chunk(1000) <= a.small_span_pages * ps - PH_ALIGN;
+        char *q = (char *)ph_realloc(&suite_heap, p, 1000);
+        SUITE_CHECK(q != NULL && (q == p) == grows);
         PAT_CHECK(q, 17, 1);
-        SUITE_EQ(ph_usable_size(&suite_heap, q), ph_class_size(ph_size_class(1000)));
+        SUITE_CHECK(suite_fit_usable_ok(1000, ph_usable_size(&suite_heap, q)));
         pat_fill(q, 1000, 2);
-        char *r = (char *)ph_realloc(&suite_heap, q, 40); /* shrink to a small class: moves */
-        SUITE_CHECK(r != NULL);
+        char *r = (char *)ph_realloc(&suite_heap, q, 40); /* shrinks in place */
+        SUITE_PTR_EQ(r, q);
         PAT_CHECK(r, 40, 2);
-        /* a page run grows in place into the free pages after it (the
-         * spans emptied above, cached, go back first: the run must not
+        SUITE_CHECK(suite_fit_usable_ok(40, ph_usable_size(&suite_heap, r)));
+        /* a page run grows in place into the free pages after it (an
+         * arena emptied above, cached, goes back first: the run must not
          * land just below one) */
         SUITE_EQ(ph_scavenge(&suite_heap, 0), 0);
         char *L = CHECKED_MALLOC(PH_SMALL_MAX + 1, NULL);
@@ -715,7 +1010,7 @@ void group_malloc_basics(void)
         /* realloc(p, 0): the smallest object */
         char *s = (char *)ph_realloc(&suite_heap, r, 0);
         SUITE_CHECK(s != NULL);
-        SUITE_EQ(ph_usable_size(&suite_heap, s), ph_class_size(0));
+        SUITE_CHECK(suite_fit_usable_ok(0, ph_usable_size(&suite_heap, s)));
         ph_free(&suite_heap, s);
         ph_free(&suite_heap, L3);
         SUITE_HEAP_OK(&suite_heap);
@@ -737,8 +1032,15 @@ void group_malloc_basics(void)
             SUITE_CHECKF((uintptr_t)p % al == 0 && (uintptr_t)p % PH_ALIGN == 0 && u >= sz,
                          "ph_aligned_alloc(%lu, %lu) = %p, usable %lu", (unsigned long)al,
                          (unsigned long)sz, (void *)p, (unsigned long)u);
-            if (al > 64)
-                SUITE_CHECK((uintptr_t)p % ps == 0 && u == align_up(sz != 0 ? sz : 1, ps));
+            /* up to PH_ALIGN: ph_malloc; below the page size: an aligned
+             * chunk of an arena (the heap has room); else a page run */
+            if (al >= ps)
+                SUITE_CHECKF((uintptr_t)p % ps == 0 && u == align_up(sz != 0 ? sz : 1, ps),
+                             "ph_aligned_alloc(%lu, %lu) = %p, usable %lu: not a page run",
+                             (unsigned long)al, (unsigned long)sz, (void *)p, (unsigned long)u);
+            else
+                SUITE_CHECKF(suite_fit_usable_ok(sz, u), "ph_aligned_alloc(%lu, %lu) = %p, usable %lu",
+                             (unsigned long)al, (unsigned long)sz, (void *)p, (unsigned long)u);
             pat_fill(p, u, (uint32_t)(al + k));
             ap[na++] = p;
             aligned++;
@@ -806,6 +1108,7 @@ static size_t nro;
 
 typedef struct ostats {
     size_t malloc_, calloc_, realloc_, aligned, free_, null_, bad, oom, scav, calloc_acq, check;
+    size_t small_runs; /* small requests served as page runs (no arena fitted) */
     size_t released;
 } ostats;
 
@@ -1038,22 +1341,41 @@ static void or_run(uint32_t seed, size_t ops, ostats *c)
             } else {
                 ph_stats b;
                 size_t u = ph_usable_size(&suite_heap, p);
-                unsigned own = ph_size_class(sz);
                 ph_get_stats(&suite_heap, &b);
-                if (align == 1 && expect_small(&suite_heap, sz) &&
+                /* pages of the smallest arena that can hold sz's chunk */
+                const size_t need = (suite_fit_chunk(sz) + PH_ALIGN + ps - 1) / ps;
+                if ((align == 1 || align <= PH_ALIGN) && expect_small(sz) &&
                     b.large_objects == before.large_objects + 1) {
-                    /* no span of its class fitted in the free pages: a
-                     * page run of its own (core: alloc_slow) */
-                    SUITE_CHECKF(before.largest_free_run < ph_class_span_pages(&suite_heap, own),
-                                 "op %lu: %lu bytes got a page run although a span fitted",
-                                 (unsigned long)op, (unsigned long)sz);
+                    /* ph_malloc's fallback (core: alloc_slow): no free chunk
+                     * and no run of pages for an arena: a page run of its
+                     * own (never while a run for an arena was free) */
+                    SUITE_CHECKF(need > before.largest_free_run &&
+                                     u == align_up(sz != 0 ? sz : 1, ps) && (uintptr_t)p % ps == 0,
+                                 "op %lu: %lu bytes got a page run (usable %lu) although a run of %lu "
+                                 "pages for an arena was free (largest %lu, %lu cached)",
+                                 (unsigned long)op, (unsigned long)sz, (unsigned long)u,
+                                 (unsigned long)need, (unsigned long)before.largest_free_run,
+                                 (unsigned long)(before.cached_bytes / ps));
+                    c->small_runs++;
+                } else if (align == 1 || align <= PH_ALIGN) {
+                    /* ph_malloc: a small request is an arena's chunk; a
+                     * large one a page run */
+                    SUITE_CHECKF(usable_ok(sz, ps, u) &&
+                                     (b.large_objects == before.large_objects) == expect_small(sz),
+                                 "op %lu: %lu bytes got usable %lu (%lu large objects, %lu before)",
+                                 (unsigned long)op, (unsigned long)sz, (unsigned long)u,
+                                 (unsigned long)b.large_objects, (unsigned long)before.large_objects);
+                } else if (b.large_objects == before.large_objects + 1) {
+                    /* a large alignment or size, or no arena room: a page run */
                     SUITE_CHECKF(u == align_up(sz != 0 ? sz : 1, ps) && (uintptr_t)p % ps == 0,
-                                 "op %lu: %lu bytes as a page run got usable %lu",
-                                 (unsigned long)op, (unsigned long)sz, (unsigned long)u);
-                } else if (align == 1) {
-                    SUITE_CHECKF(usable_ok(&suite_heap, sz, ps, u),
-                                 "op %lu: %lu bytes got usable %lu", (unsigned long)op,
-                                 (unsigned long)sz, (unsigned long)u);
+                                 "op %lu: aligned(%lu, %lu) as a page run got usable %lu",
+                                 (unsigned long)op, (unsigned long)align, (unsigned long)sz,
+                                 (unsigned long)u);
+                } else {
+                    SUITE_CHECKF(align < ps && expect_small(sz) && suite_fit_usable_ok(sz, u),
+                                 "op %lu: aligned(%lu, %lu) got usable %lu, no page run",
+                                 (unsigned long)op, (unsigned long)align, (unsigned long)sz,
+                                 (unsigned long)u);
                 }
                 or_add(p, sz, align, ++id, zero, op);
                 live_bytes += ro[nro - 1].usable;
@@ -1117,9 +1439,11 @@ void group_objects_random(void)
         or_run(SUITE_SEED * (uint32_t)(7 + 2 * i) + 0x0B1Eu, SUITE_OPS(3000), &c);
     SUITE_CHECK(c.malloc_ > 0 && c.free_ > 0);
     suite_group_end("%lu runs: %lu malloc, %lu calloc, %lu realloc, %lu aligned, %lu free, %lu NULL, "
-                    "%lu refused, %lu OOM phases, %lu scavenges (%lu bytes), %lu callocs re-acquired",
+                    "%lu refused, %lu OOM phases, %lu scavenges (%lu bytes), %lu callocs re-acquired, "
+                    "%lu small requests as page runs",
                     (unsigned long)runs, (unsigned long)c.malloc_, (unsigned long)c.calloc_,
                     (unsigned long)c.realloc_, (unsigned long)c.aligned, (unsigned long)c.free_,
                     (unsigned long)c.null_, (unsigned long)c.bad, (unsigned long)c.oom,
-                    (unsigned long)c.scav, (unsigned long)c.released, (unsigned long)c.calloc_acq);
+                    (unsigned long)c.scav, (unsigned long)c.released, (unsigned long)c.calloc_acq,
+                    (unsigned long)c.small_runs);
 }

@@ -552,9 +552,10 @@ void group_pages_refusals(void)
         SUITE_EQ(st.small_spans, 1);
     }
     REFUSED_FREE(obj, 1, PH_FAULT_BAD_POINTER, "an object's memory");
-    /* the span's first page (the span header) is object memory too */
+    /* the arena's first page (its padding before the first chunk) is object
+     * memory too */
     REFUSED_FREE((void *)((uintptr_t)obj & ~(uintptr_t)(ps - 1)), 1, PH_FAULT_BAD_POINTER,
-                 "an object span's page");
+                 "an object arena's page");
     ph_free(&suite_heap, obj);
     SUITE_HEAP_OK(&suite_heap);
 

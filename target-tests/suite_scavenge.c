@@ -209,7 +209,7 @@ void group_scavenge(void)
     const uint64_t g_bacq0 = g->bytes_acquired;
     size_t want = (w.longest_free + 1) * ps;
     if (want <= PH_SMALL_MAX)
-        want = PH_SMALL_MAX + 1; /* a page run, not a span */
+        want = PH_SMALL_MAX + 1; /* a page run, not an arena's chunk */
     SUITE_CHECKF(want <= st0.largest_free_run * ps,
                  "no released run longer than the retained ones (%lu pages retained, largest %lu)",
                  (unsigned long)w.longest_free, (unsigned long)st0.largest_free_run);

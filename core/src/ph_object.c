@@ -555,7 +555,9 @@ static int fit_locate(const ph_heap *h, const struct ph_region *r, uintptr_t a, 
     *hd = *hdr_of(q);
     if (q == a)
         return 0;
-    return (*hd & PH_FIT_CINUSE) != 0 ? PH_FAULT_BAD_POINTER : PH_FAULT_DOUBLE_FREE;
+    /* a in the next chunk's header (or the fence) is no object either */
+    return (*hd & PH_FIT_CINUSE) != 0 || a - q >= csize(*hd) - HDR ? PH_FAULT_BAD_POINTER
+                                                                  : PH_FAULT_DOUBLE_FREE;
 }
 
 /* Finds the live object that starts at a: 0, or the fault code. */
@@ -1011,6 +1013,29 @@ static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page,
     return PH_OK;
 }
 
+/* True when the n bytes at p are 0 (whole words in the middle: ph_check
+ * reads every anchor byte of a heap of large pages). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uintptr_t __attribute__((may_alias)) anc_word;
+#else
+typedef uintptr_t anc_word;
+#endif
+static bool bytes_zero(const uint8_t *p, size_t n)
+{
+    while (n != 0 && ((uintptr_t)p & (sizeof(uintptr_t) - 1)) != 0) {
+        if (*p++ != 0)
+            return false;
+        n--;
+    }
+    for (; n >= sizeof(uintptr_t); n -= sizeof(uintptr_t), p += sizeof(uintptr_t))
+        if (*(const anc_word *)(const void *)p != 0)
+            return false;
+    while (n-- != 0)
+        if (*p++ != 0)
+            return false;
+    return true;
+}
+
 /* Each free list: free chunks of its size range, linked both ways, as
  * many in all as the arenas hold (the cached arena's chunk on none); the
  * map bit of each list says whether it holds one. */
@@ -1052,7 +1077,7 @@ int ph_object_check(const ph_heap *h)
     for (ri = 0; ri < h->nregions_; ri++) {
         const struct ph_region *r = h->regions_[ri];
         uint32_t k = h->page_shift_ - h->anc_shift_;
-        size_t page = 0, c, n, i;
+        size_t page = 0, c, n;
 
         for (c = 0; c < r->nchunks; c++)
             if ((r->obj[c] & ~r->alloc[c]) != 0)
@@ -1091,10 +1116,8 @@ int ph_object_check(const ph_heap *h)
             } else if (code != PH_PM_NONE || obj) {
                 return PH_CHECK_OBJECTS; /* a large run's page with no head */
             }
-            if (k != 0)
-                for (i = page << k; i < (page + n) << k; i++)
-                    if (r->fanc[i] != 0)
-                        return PH_CHECK_OBJECTS;
+            if (k != 0 && !bytes_zero(r->fanc + (page << k), n << k))
+                return PH_CHECK_OBJECTS;
             page += n;
         }
     }

@@ -29,7 +29,7 @@
 //                         string buffer, std::shared_ptr / weak_ptr
 //                         (make_shared and a separate control block), a
 //                         std::vector<std::unique_ptr>; results checked,
-//                         spans and pages in use while it lives
+//                         arenas and pages in use while it lives
 //   at the end            every page back (after ph_scavenge(h, 0)),
 //                         no fault, ph_check(ph_newlib_heap()) == PH_OK
 //
@@ -77,7 +77,7 @@ ph_stats stats()
     return s;
 }
 
-// Pages holding objects: in use, but not the empty-span cache's.
+// Pages holding objects: in use, but not the empty-arena cache's.
 std::size_t pages_held()
 {
     ph_stats s = stats();
@@ -206,7 +206,7 @@ void test_out_of_memory()
     char *q = new (std::nothrow) char[big_size];
     CHECK(q == nullptr);
     // the exception object came from malloc too, and went back to a
-    // span that the cache may keep: every page free after a scavenge
+    // arena that the cache may keep: every page free after a scavenge
     ph_scavenge(heap(), 0);
     ph_stats s1 = stats();
     CHECK(s1.pages_free == s0.pages_free);
@@ -298,7 +298,7 @@ int main()
         std::printf("cxx-test: FAIL (%d checks failed)\n", failures);
         return 1;
     }
-    std::printf("cxx-test: STL workload held %lu spans, %lu pages of %lu bytes (digest %lu); "
+    std::printf("cxx-test: STL workload held %lu arenas, %lu pages of %lu bytes (digest %lu); "
                 "%lu pages in use before the tests and after them; ph_check OK\n",
                 static_cast<unsigned long>(spans), static_cast<unsigned long>(pages),
                 static_cast<unsigned long>(end.page_size), digest,
