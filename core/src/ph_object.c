@@ -1115,6 +1115,11 @@ int ph_object_check(const ph_heap *h)
                 lpages += n;
             } else if (code != PH_PM_NONE || obj) {
                 return PH_CHECK_OBJECTS; /* a large run's page with no head */
+            } else { /* a run of pages outside the object layer, at once */
+                while (page + n < r->npages && r->pmap[page + n] == PH_PM_NONE)
+                    n++;
+                if (!ph_bits_clear(r->obj, page, n))
+                    return PH_CHECK_OBJECTS;
             }
             if (k != 0 && !bytes_zero(r->fanc + (page << k), n << k))
                 return PH_CHECK_OBJECTS;
