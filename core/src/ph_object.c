@@ -300,12 +300,22 @@ void ph_object_cache_give_all(ph_heap *h)
     arena_give(h, a);
 }
 
+/* Pages of a new arena: PH_FIT_ARENA bytes, at most 1/16 of the heap, at
+ * least one page. */
+static size_t arena_pages(const ph_heap *h)
+{
+    size_t n = (h->pages_total_ >> 4) < (PH_FIT_ARENA >> h->page_shift_)
+                   ? h->pages_total_ >> 4
+                   : PH_FIT_ARENA >> h->page_shift_;
+    return n != 0 ? n : 1;
+}
+
 /* A free chunk of at least cs bytes in a new arena (or the cached one),
  * on no list; 0 when the pages are not there. */
 static uintptr_t arena_new(ph_heap *h, size_t cs)
 {
-    size_t need = pages_for(h, cs + PH_ALIGN), n, first, bytes;
-    uintptr_t a;
+    size_t need = pages_for(h, cs + PH_ALIGN), n, first, fl;
+    uintptr_t a, u, end;
     uint32_t ri;
     struct ph_region *r;
 
@@ -321,10 +331,7 @@ static uintptr_t arena_new(ph_heap *h, size_t cs)
         }
         ph_object_cache_give_all(h);
     }
-    bytes = (h->pages_total_ << h->page_shift_) / 16;
-    if (bytes > PH_FIT_ARENA)
-        bytes = PH_FIT_ARENA;
-    n = bytes >> h->page_shift_;
+    n = arena_pages(h);
     if (n < need)
         n = need;
     a = ph_pages_take(h, n, &ri, &first);
@@ -334,14 +341,50 @@ static uintptr_t arena_new(ph_heap *h, size_t cs)
         return 0;
     r = h->regions_[ri];
     mark_arena(h, r, first, n, true);
-    bytes = (n << h->page_shift_) - PH_ALIGN;
-    *anc_at(h, r, a + PH_ALIGN) = anc_code(h, a + PH_ALIGN);
-    *hdr_of(a + PH_ALIGN) = bytes | PH_FIT_FIRST;
-    set_foot(a + PH_ALIGN, bytes);
-    *hdr_of(a + PH_ALIGN + bytes) = PH_FIT_CINUSE; /* the fence */
-    h->small_spans_++;
     h->small_span_pages_ += n;
-    return a + PH_ALIGN;
+    end = a + (n << h->page_shift_);
+    /* The front: when an arena ends at a, it grows over the run (its fence
+     * becomes the new memory's header, joined to its last chunk when that
+     * is free); else a new arena's padding and first chunk. */
+    if (first != 0 && PH_PM_IS_FIT(r->pmap[first - 1])) {
+        u = a;
+        fl = PH_FIT_PINUSE;
+        if ((*hdr_of(a) & PH_FIT_PINUSE) == 0) {
+            size_t ps = *(size_t *)(a - 2 * HDR);
+            u = a - ps;
+            list_unlink(h, u, ps);
+            fl = *hdr_of(u) & (PH_FIT_PINUSE | PH_FIT_FIRST);
+        } else {
+            *anc_at(h, r, u) = anc_code(h, u);
+        }
+    } else {
+        u = a + PH_ALIGN;
+        fl = PH_FIT_FIRST;
+        *anc_at(h, r, u) = anc_code(h, u);
+        h->small_spans_++;
+    }
+    /* The back: when an arena starts at end, the run takes its padding
+     * and its first chunk follows (joined when free); else a fence.  So
+     * arenas that meet are one, and never strand the bytes of a boundary. */
+    if (first + n < r->npages && PH_PM_IS_FIT(r->pmap[first + n])) {
+        uintptr_t w = end + PH_ALIGN;
+        size_t wh = *hdr_of(w);
+        h->small_spans_--;
+        if ((wh & PH_FIT_CINUSE) == 0) {
+            size_t ws = csize(wh);
+            list_unlink(h, w, ws);
+            end = w + ws;
+            *anc_at(h, r, w) = same_block(h, w, end) ? anc_code(h, end) : (uint8_t)PH_ANC_NONE;
+        } else {
+            *hdr_of(w) = wh & ~PH_FIT_FIRST;
+            end = w;
+        }
+    } else {
+        *hdr_of(end) = PH_FIT_CINUSE; /* the fence, the chunk before it free */
+    }
+    *hdr_of(u) = (end - u) | fl;
+    set_foot(u, end - u);
+    return u;
 }
 
 /* The arena [a, end) is empty (its one chunk written free, on no list):
@@ -424,6 +467,89 @@ static void *fit_alloc(ph_heap *h, size_t cs)
         s = csize(*hdr_of(u));
     }
     return carve(h, u, s, cs);
+}
+
+/* The listed free chunk at u (s bytes, flags fl: PH_FIT_PINUSE, or
+ * PH_FIT_FIRST for an arena's first), which is not its whole arena: when
+ * the whole pages inside it come to at least an arena's size, they go
+ * back to the page allocator (where the scavenger can release them), and
+ * what is left of the chunk on either side is listed again: the arena
+ * ends before them with a fence, and a new one starts after them.
+ * Returns false, changing nothing, when the pages are fewer. */
+static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
+{
+    uintptr_t pg = (uintptr_t)1 << h->page_shift_, n = u + s, p, q;
+    size_t nh = *hdr_of(n), first, np;
+    bool head = (fl & PH_FIT_FIRST) != 0, tail = csize(nh) == 0;
+    uint32_t ri = ph_region_of(h, u);
+    struct ph_region *r = h->regions_[ri];
+
+    /* [p, q): whole pages, leaving either side nothing or a chunk */
+    if (head) {
+        p = u - PH_ALIGN;
+    } else {
+        p = (u + pg - 1) & ~(pg - 1);
+        if (p != u && p - u < PH_FIT_MIN)
+            p += pg;
+    }
+    if (tail) {
+        q = n;
+    } else {
+        q = (n - PH_ALIGN) & ~(pg - 1);
+        if (n - PH_ALIGN - q != 0 && n - PH_ALIGN - q < PH_FIT_MIN)
+            q -= pg;
+    }
+    if (q <= p || ((q - p) >> h->page_shift_) < arena_pages(h))
+        return false;
+    list_unlink(h, u, s);
+    if (!head) { /* the arena before the pages: [.., p) */
+        if (p != u) {
+            *hdr_of(u) = (p - u) | fl;
+            set_foot(u, p - u);
+            list_push(h, u, p - u);
+            *hdr_of(p) = PH_FIT_CINUSE; /* its fence, the chunk before free */
+        } else {
+            *hdr_of(p) = PH_FIT_CINUSE | PH_FIT_PINUSE;
+        }
+    }
+    if (!tail) { /* the arena after them: [q, ..) */
+        uintptr_t v = q + PH_ALIGN;
+        if (v != n) {
+            *hdr_of(v) = (n - v) | PH_FIT_FIRST;
+            set_foot(v, n - v);
+            list_push(h, v, n - v);
+        } else {
+            *hdr_of(n) = nh | PH_FIT_FIRST;
+        }
+        *anc_at(h, r, v) = anc_code(h, v);
+    }
+    if (!head && !tail)
+        h->small_spans_++;
+    first = (size_t)((p - r->base) >> h->page_shift_);
+    np = (size_t)((q - p) >> h->page_shift_);
+    mark_arena(h, r, first, np, false);
+    h->small_span_pages_ -= np;
+    ph_pages_give(h, ri, first, np);
+    return true;
+}
+
+/* Gives back the whole pages inside free chunks, where they come to at
+ * least an arena (fit_trim): only from ph_scavenge and ph_idle, so that
+ * frees stay short and a heap that frees and soon allocates again does
+ * not move pages to and fro. */
+void ph_object_trim(ph_heap *h)
+{
+    unsigned i = list_of(arena_pages(h) << h->page_shift_);
+
+    for (i = map_find(h, i); i < PH_FIT_LISTS; i = map_find(h, i + 1)) {
+        fchunk *c = h->fit_free_[i];
+        while (c != NULL) {
+            fchunk *next = c->next; /* (what fit_trim lists again is smaller) */
+            size_t hd = *hdr_of((uintptr_t)c);
+            fit_trim(h, (uintptr_t)c, csize(hd), hd & (PH_FIT_PINUSE | PH_FIT_FIRST));
+            c = next;
+        }
+    }
 }
 
 /* Frees the chunk in use at u (header hd) of region r: joins its free
