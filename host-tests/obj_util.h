@@ -67,13 +67,28 @@ static inline size_t fit_arena_pages(size_t cs, size_t ps, size_t pages_total)
     return n < fit_need_pages(cs, ps) ? fit_need_pages(cs, ps) : n;
 }
 
-/* The largest arena any request makes: a PH_SMALL_MAX chunk, or the chunk
- * of a small request aligned to up to PH_SMALL_MAX (core: fit_aligned asks
- * for cs + align + PH_FIT_MIN). */
-static inline size_t fit_max_arena_pages(size_t ps)
+/* Trimming (core/src/ph_object.c, fit_trim, from ph_scavenge and ph_idle):
+ * a free chunk gives back the whole pages inside it, leaving on either side
+ * nothing or a chunk of at least PH_FIT_MIN bytes.  fit_trim_lo: the first
+ * byte given back of a free chunk at user address u that is not its
+ * arena's first (u rounded up to a page, one page further when that would
+ * leave less than PH_FIT_MIN bytes before it); fit_trim_hi: the end of what
+ * is given back when the chunk is followed by the chunk at user address n
+ * (not the fence): the page boundary at or below n - PH_ALIGN (where the
+ * arena after the pages puts its padding), one page lower when the chunk
+ * there would be less than PH_FIT_MIN bytes.  An arena's first chunk gives
+ * back from the arena's start, one before the fence up to the arena's end;
+ * nothing happens unless the pages come to at least arena_pages. */
+static inline uintptr_t fit_trim_lo(uintptr_t u, size_t ps)
 {
-    size_t a = PH_FIT_ARENA / ps, b = fit_need_pages(2 * fit_chunk(PH_SMALL_MAX) + PH_FIT_MIN, ps);
-    return a > b ? a : b;
+    uintptr_t p = (u + ps - 1) & ~(uintptr_t)(ps - 1);
+    return p != u && p - u < PH_FIT_MIN ? p + ps : p;
+}
+
+static inline uintptr_t fit_trim_hi(uintptr_t n, size_t ps)
+{
+    uintptr_t q = (n - PH_ALIGN) & ~(uintptr_t)(ps - 1);
+    return n - PH_ALIGN - q != 0 && n - PH_ALIGN - q < PH_FIT_MIN ? q - ps : q;
 }
 
 /* True when ph_malloc(size) is a chunk of an arena (never a page run). */
@@ -152,8 +167,9 @@ static inline void stats_failed_assert(const ph_stats *a, const ph_stats *b, con
 
 /* Pages in use are exactly the arenas', the large objects' and page_api
  * pages the test holds from ph_page_alloc: no page leaks.  Every arena
- * holds at most the pages of the largest arena a request makes; the cache
- * holds at most one, within 1 / 2^PH_CACHE_SHIFT of the heap. */
+ * holds at least one page (arenas that meet merge, so one arena may hold
+ * any number of arena runs: no upper bound per arena); the cache holds at
+ * most one, within 1 / 2^PH_CACHE_SHIFT of the heap. */
 static inline void stats_accounting(const ph_stats *s, size_t page_api, const char *what)
 {
     size_t used = s->pages_total - s->pages_free;
@@ -163,9 +179,11 @@ static inline void stats_accounting(const ph_stats *s, size_t page_api, const ch
         fail_msg("%s: %zu pages in use, but arenas hold %zu, large objects %zu and the page API "
                  "%zu (a leaked or double-counted page)",
                  what, used, s->small_span_pages, s->large_pages, page_api);
+    /* ... and two arenas never meet: each but a region's last is followed
+     * by a page of no arena */
     if ((s->small_spans == 0) != (s->small_span_pages == 0) ||
-        s->small_span_pages > s->small_spans * fit_max_arena_pages(s->page_size) ||
-        s->small_span_pages < s->small_spans)
+        s->small_span_pages < s->small_spans ||
+        s->small_spans > s->pages_total - s->small_span_pages + s->regions)
         fail_msg("%s: %zu arenas holding %zu pages", what, s->small_spans, s->small_span_pages);
     if (s->cached_spans > 1 || s->cached_spans > s->small_spans ||
         (s->cached_spans == 0) != (s->cached_bytes == 0) ||
@@ -402,8 +420,9 @@ static inline size_t wb_hdr(uintptr_t u)
 
 /* The fit arena holding address a: its first byte in *start, its end (the
  * byte after its fence) in *end; false when a is in no arena.  Arenas are
- * found from the page map (a run of fit pages may hold several adjacent
- * arenas) and walked over the chunk headers to their fences. */
+ * found from the page map (arenas that meet merge, so a run of fit pages
+ * is one arena, but the walk does not rely on it) and walked over the
+ * chunk headers to their fences. */
 static inline bool wb_arena_of(const ph_heap *h, const void *p, uintptr_t *start, uintptr_t *end)
 {
     uintptr_t a = (uintptr_t)p;

@@ -15,9 +15,12 @@
  *                  usable sizes, small objects inside an arena's chunks,
  *                  page runs outside, no overlap
  *   fit packing    N objects of one size fill an arena exactly as the chunk
- *                  arithmetic says (the next one makes a second arena), all
- *                  inside it; the arena empties (evens, then odds) only with
- *                  the last free
+ *                  arithmetic says, all inside it; the next one makes the
+ *                  arena grow over the run after it (its free rest joined,
+ *                  the object there), ph_free of it trims nothing,
+ *                  ph_scavenge(h, 0) gives the free tail's whole pages back;
+ *                  the arena empties (evens, then odds) only with the last
+ *                  free
  *   coalescing     three adjacent chunks freed in each of the 6 orders: one
  *                  free chunk (white box), pointers into it refused as
  *                  double frees, a malloc of their sum back at the first
@@ -36,7 +39,8 @@
  *                  else (or past PH_SMALL_MAX) a page run; bad alignments
  *                  -> NULL, no fault
  *   large objects  page aligned, usable = whole pages, counted
- *   empty arenas   one arena per object, freed from the top and from the
+ *   empty arenas   one arena per object (a page API page between them),
+ *                  freed from the top and from the
  *                  bottom: the lowest empty one is cached, the others go
  *                  back at once; random objects all freed leave every page
  *                  free after ph_scavenge(h, 0)
@@ -45,6 +49,16 @@
  *                  less than 1/8 of the heap free, page allocations and
  *                  failing mallocs take it back (a failed call changes no
  *                  statistic but the cache's)
+ *   arena merge    arenas that meet are one: an arena grows over the run
+ *                  after it (its free rest joined, a malloc of the joined
+ *                  size served there), a run freed below an arena joins it,
+ *                  a run between two joins both; a page API page keeps
+ *                  arenas apart
+ *   trim           ph_scavenge(h, 0) and ph_idle (never ph_free) give back
+ *                  the whole pages of free chunks worth an arena, exactly
+ *                  as fit_trim's rules say: a middle stretch splits the
+ *                  arena in two, the head and the tail shrink it, a smaller
+ *                  stretch stays; contents kept; every page free in the end
  *   mixing         ph_free of ph_page_alloc memory and ph_page_free of
  *                  object memory are refused and change nothing
  *
@@ -412,28 +426,42 @@ static void test_fit_packing(void **state)
                 oset_free(&os);
             }
             CHECK_OK(&th.h, what);
-            /* the next one needs a second arena */
+            /* the next one needs more pages: the run right after the arena,
+             * which grows over it (arenas that meet merge), the arena's free
+             * rest (0 or at least PH_FIT_MIN bytes) joined to the new memory,
+             * so the object lands where that rest starts */
             p[n] = checked_malloc(&th, sz, &u[n], what);
-            if ((uintptr_t)p[n] >= lo && (uintptr_t)p[n] < hi)
-                fail_msg("%s: object %zu of a full arena inside it", what, n);
+            if ((uintptr_t)p[n] != lo + PH_ALIGN + taken)
+                fail_msg("%s: object %zu of a full arena at %p, expected %p (the arena's rest, "
+                         "joined to the pages after it)", what, n, (void *)p[n],
+                         (void *)(lo + PH_ALIGN + taken));
             th_stats(&th, &st);
-            if (st.small_spans != 2 || st.small_span_pages != 2 * pages)
-                fail_msg("%s: after the arena filled: %zu arenas, %zu pages", what, st.small_spans,
-                         st.small_span_pages);
+            if (st.small_spans != 1 || st.small_span_pages != 2 * pages)
+                fail_msg("%s: after the arena filled: %zu arenas, %zu pages (expected one arena "
+                         "of %zu)", what, st.small_spans, st.small_span_pages, 2 * pages);
+            CHECK_OK(&th.h, what);
             for (size_t i = 0; i < n; i++)
                 PAT_CHECK(p[i], u[i], i, "%s: object %zu changed", what, i);
-            ph_free(&th.h, p[n]); /* the second arena empties: cached */
+            ph_free(&th.h, p[n]); /* a free tail of the merged arena: ph_free trims nothing */
             th_stats(&th, &st);
-            if (st.small_spans != 2 || st.cached_spans != 1 || st.cached_bytes != pages * ps ||
+            if (st.small_spans != 1 || st.cached_spans != 0 || st.small_span_pages != 2 * pages ||
                 st.pages_free != st.pages_total - 2 * pages)
-                fail_msg("%s: the emptied arena not cached: %zu arenas, %zu cached, %zu of %zu "
-                         "pages free", what, st.small_spans, st.cached_spans, st.pages_free,
-                         st.pages_total);
-            assert_int_equal(ph_scavenge(&th.h, 0), 0); /* gives the cache back */
+                fail_msg("%s: ph_free of the tail object: %zu arenas (%zu pages), %zu cached, "
+                         "%zu of %zu pages free", what, st.small_spans, st.small_span_pages,
+                         st.cached_spans, st.pages_free, st.pages_total);
+            /* ph_scavenge(h, 0) trims the free tail: the arena ends at the
+             * first page fit_trim may cut at (at most hi: the rest is 0 or at
+             * least PH_FIT_MIN bytes, so at least `pages` >= an arena go) */
+            const size_t kept = (fit_trim_lo(lo + PH_ALIGN + taken, ps) - lo) / ps;
+            assert_true(kept >= 1 && kept <= pages);
+            assert_int_equal(ph_scavenge(&th.h, 0), 0);
             th_stats(&th, &st);
-            if (st.small_spans != 1 || st.cached_spans != 0 || st.pages_free != st.pages_total - pages)
-                fail_msg("%s: cached arena not given back: %zu arenas, %zu of %zu pages free",
-                         what, st.small_spans, st.pages_free, st.pages_total);
+            if (st.small_spans != 1 || st.cached_spans != 0 || st.small_span_pages != kept ||
+                st.pages_free != st.pages_total - kept)
+                fail_msg("%s: free tail not trimmed to %zu pages: %zu arenas (%zu pages), %zu of "
+                         "%zu pages free", what, kept, st.small_spans, st.small_span_pages,
+                         st.pages_free, st.pages_total);
+            CHECK_OK(&th.h, what);
             for (size_t i = 0; i < n; i++) {
                 /* evens first, then odds: holes all over the arena, joined at the end */
                 size_t j = i < (n + 1) / 2 ? 2 * i : 2 * (i - (n + 1) / 2) + 1;
@@ -441,7 +469,7 @@ static void test_fit_packing(void **state)
                 ph_free(&th.h, p[j]);
                 th_stats(&th, &st);
                 if (i + 1 < n && (st.small_spans != 1 || st.cached_spans != 0 ||
-                                  st.pages_free != st.pages_total - pages))
+                                  st.pages_free != st.pages_total - kept))
                     fail_msg("%s: %zu of %zu freed: %zu arenas (%zu cached), %zu pages free",
                              what, i + 1, n, st.small_spans, st.cached_spans, st.pages_free);
                 if (i % 64 == 0 || i + 2 >= n)
@@ -1224,21 +1252,26 @@ static void test_empty_arenas(void **state)
         theap th;
         ph_stats st;
         enum { NA = 12 };
-        char *one[NA];
+        char *one[NA], *sep[NA];
         th_open(&th, ps, (8u << 20) / ps);
         const size_t total = th.st0.pages_total;
-        /* a chunk that fills a default arena exactly: one arena per object */
+        /* a chunk that fills a default arena exactly: one arena per object,
+         * each followed by a page API page (arenas that meet merge: the
+         * page keeps the next one apart) */
         const size_t apages = fit_arena_pages(PH_FIT_MIN, ps, total);
         const size_t sz = apages * ps - PH_ALIGN - PH_FIT_HDR;
         assert_int_equal(fit_arena_pages(fit_chunk(sz), ps, total), apages);
         for (int dir = 0; dir < 2; dir++) { /* freed from the top, then from the bottom */
             for (size_t i = 0; i < NA; i++) {
                 one[i] = checked_malloc(&th, sz, NULL, "one per arena");
+                sep[i] = (char *)ph_page_alloc(&th.h, 1);
                 th_stats(&th, &st);
                 if (st.small_spans != i + 1 || st.small_span_pages != (i + 1) * apages ||
-                    one[i] != (char *)th.ri.base + i * apages * ps + PH_ALIGN)
-                    fail_msg("object %zu (%zu bytes): %zu arenas of %zu pages, at %p", i, sz,
-                             st.small_spans, st.small_span_pages, (void *)one[i]);
+                    one[i] != (char *)th.ri.base + i * (apages + 1) * ps + PH_ALIGN ||
+                    sep[i] != one[i] - PH_ALIGN + apages * ps)
+                    fail_msg("object %zu (%zu bytes): %zu arenas of %zu pages, at %p (page %p)",
+                             i, sz, st.small_spans, st.small_span_pages, (void *)one[i],
+                             (void *)sep[i]);
             }
             for (size_t n = 0; n < NA; n++) {
                 size_t i = dir == 0 ? NA - 1 - n : n;
@@ -1250,7 +1283,7 @@ static void test_empty_arenas(void **state)
                 size_t arenas = dir == 0 ? i + 1 : NA - n;
                 if (st.small_spans != arenas || st.cached_spans != 1 ||
                     st.cached_bytes != apages * ps ||
-                    st.pages_total - st.pages_free != arenas * apages)
+                    st.pages_total - st.pages_free != arenas * apages + NA)
                     fail_msg("%s: freeing object %zu: %zu arenas (expected %zu), %zu cached "
                              "(%zu B), %zu pages used", dir == 0 ? "from the top" : "from the bottom",
                              i, st.small_spans, arenas, st.cached_spans, st.cached_bytes,
@@ -1261,6 +1294,8 @@ static void test_empty_arenas(void **state)
             char *p = checked_malloc(&th, sz, NULL, "from the cache");
             assert_ptr_equal(p, one[0]);
             ph_free(&th.h, p);
+            for (size_t i = 0; i < NA; i++)
+                ph_page_free(&th.h, sep[i], 1);
             stats_all_free(&th.h, "one per arena");
         }
 
@@ -1353,10 +1388,14 @@ static void test_arena_cache(void **state)
     for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < per; i++)
             first[i] = checked_malloc(&th, sz, NULL, "first arena");
+        /* a page API page after the first arena keeps the second apart
+         * (arenas that meet merge) */
+        char *sep = (char *)ph_page_alloc(&th.h, 1);
+        assert_ptr_equal(sep, (char *)th.ri.base + pages * ps);
         for (size_t i = 0; i < per; i++)
             second[i] = checked_malloc(&th, sz, NULL, "second arena");
         assert_ptr_equal(first[0], (char *)th.ri.base + PH_ALIGN);
-        assert_ptr_equal(second[0], (char *)th.ri.base + pages * ps + PH_ALIGN);
+        assert_ptr_equal(second[0], (char *)th.ri.base + (pages + 1) * ps + PH_ALIGN);
         th_stats(&th, &st);
         assert_int_equal(st.small_spans, 2);
         assert_int_equal(st.cached_spans, 0);
@@ -1371,12 +1410,13 @@ static void test_arena_cache(void **state)
         th_stats(&th, &st);
         assert_int_equal(st.cached_spans, 1);
         assert_int_equal(st.small_spans, 1);
-        assert_int_equal(st.pages_total - st.pages_free, pages);
+        assert_int_equal(st.pages_total - st.pages_free, pages + 1);
         p = checked_malloc(&th, sz, NULL, "from the kept arena");
         if (p != first[0])
             fail_msg("round %d: the cache kept the higher arena: %p, the lower one was at %p",
                      round, (void *)p, (void *)first[0]);
         ph_free(&th.h, p);
+        ph_page_free(&th.h, sep, 1);
         CHECK_OK(&th.h, "two arenas");
     }
 
@@ -1534,6 +1574,514 @@ static void test_arena_cache(void **state)
     th_close(&th, "arena cache");
 }
 
+/* ---- arenas that meet merge ----------------------------------------------------------- */
+
+/* The arena holding p (white box): [*s, *e) must be [s0, e0). */
+static void th_arena_is(theap *th, const void *p, uintptr_t s0, uintptr_t e0, const char *what)
+{
+    uintptr_t s = 0, e = 0;
+    if (!wb_arena_of(&th->h, p, &s, &e) || s != s0 || e != e0)
+        fail_msg("%s: the arena of %p is [%p, %p), expected [%p, %p)", what, p, (void *)s,
+                 (void *)e, (void *)s0, (void *)e0);
+}
+
+static void th_spans_are(theap *th, size_t spans, size_t pages, size_t page_api,
+                         const char *what)
+{
+    ph_stats st;
+    th_stats(th, &st);
+    if (st.small_spans != spans || st.small_span_pages != pages)
+        fail_msg("%s: %zu arenas of %zu pages, expected %zu of %zu", what, st.small_spans,
+                 st.small_span_pages, spans, pages);
+    stats_accounting(&st, page_api, what);
+}
+
+/* A request size whose chunk (cs) packs k times into an arena of abytes
+ * bytes leaving a free rest of at least PH_FIT_MIN and less than cs. */
+static size_t merge_size(size_t abytes, size_t *cs, size_t *k, size_t *rest)
+{
+    for (size_t sz = 200; sz < abytes / 2; sz++) {
+        size_t c = fit_chunk(sz), room = abytes - PH_ALIGN;
+        if (room % c >= PH_FIT_MIN && room / c >= 2) {
+            *cs = c;
+            *k = room / c;
+            *rest = room % c;
+            return sz;
+        }
+    }
+    fail_msg("no size leaves a rest in an arena of %zu bytes", abytes);
+    return 0;
+}
+
+/* Arenas that meet are one (core/src/ph_object.c, arena_new):
+ *  - an arena whose free rest is too small for a request grows over the run
+ *    right after it: the rest joined to the new memory, the object there,
+ *    one arena of twice the pages; freed, the joined chunk is served whole
+ *    at the rest's address;
+ *  - a run placed just below an arena (the page API run that sat there
+ *    freed) takes the arena's padding: one arena, the old arena's first
+ *    chunk (in use) no longer its first, its padding no object;
+ *  - a run between two arenas joins both (the first's free rest, the
+ *    second's first chunk): three runs, one arena;
+ *  - an arena separated by a page API page stays separate.
+ * ph_check after every step; every object's contents kept. */
+static void test_arena_merge(void **state)
+{
+    (void)state;
+    static const size_t pss[] = { 64, 256 };
+    pat_init();
+    for (size_t pk = 0; pk < sizeof pss / sizeof pss[0]; pk++) {
+        const size_t ps = pss[pk];
+        theap th;
+        char what[128];
+        ph_stats st;
+        size_t faults = 0;
+        /* a heap of 16 KiB: arenas of 1 KiB (1/16 of the heap), so the
+         * joined chunks stay below PH_SMALL_MAX */
+        th_open(&th, ps, 16384 / ps);
+        const size_t total = th.st0.pages_total;
+        const size_t apages = fit_arena_pages(PH_FIT_MIN, ps, total), abytes = apages * ps;
+        size_t cs = 0, k = 0, rest = 0;
+        const size_t sz = merge_size(abytes, &cs, &k, &rest);
+        const uintptr_t base = (uintptr_t)th.ri.base;
+        char *x[64];
+        assert_true(k + 2 <= 64 && 4 * apages <= total);
+        assert_true(rest + abytes - PH_FIT_HDR <= PH_SMALL_MAX);
+
+        /* 1. growing at the back: k objects, then one more past the rest */
+        snprintf(what, sizeof what, "page %zu, back merge (%zu-byte chunks, rest %zu)", ps, cs,
+                 rest);
+        for (size_t i = 0; i < k; i++) {
+            x[i] = checked_malloc(&th, sz, NULL, what);
+            assert_ptr_equal(x[i], (char *)(base + PH_ALIGN + i * cs));
+            pat_fill(x[i], sz, i);
+        }
+        th_spans_are(&th, 1, apages, 0, what);
+        const uintptr_t ur = base + PH_ALIGN + k * cs; /* the free rest */
+        x[k] = checked_malloc(&th, sz, NULL, what);
+        pat_fill(x[k], sz, k);
+        if ((uintptr_t)x[k] != ur)
+            fail_msg("%s: the object past the rest at %p, expected the rest's %p", what,
+                     (void *)x[k], (void *)ur);
+        th_spans_are(&th, 1, 2 * apages, 0, what);
+        th_arena_is(&th, x[0], base, base + 2 * abytes, what);
+        CHECK_OK(&th.h, what);
+        {   /* white box: k + 1 chunks in use, then one free chunk to the fence */
+            wb_chunk ch[80];
+            size_t n = wb_chunks(base, base + 2 * abytes, ch, 80);
+            assert_int_equal(n, k + 2);
+            assert_true(ch[k].inuse && ch[k].u == ur && ch[k].size == cs);
+            assert_true(!ch[k + 1].inuse && ch[k + 1].u == ur + cs &&
+                        ch[k + 1].size == base + 2 * abytes - (ur + cs));
+        }
+        /* the old fence is no object now but inside a chunk */
+        ph_free(&th.h, x[k]);
+        CHECK_OK(&th.h, what);
+        th_spans_are(&th, 1, 2 * apages, 0, what); /* ph_free trims nothing */
+        assert_int_equal(ph_usable_size(&th.h, (char *)(base + abytes)), 0);
+        expect_fault(&th, &faults, PH_FAULT_DOUBLE_FREE, (char *)(base + abytes), what);
+        /* the joined chunk (rest + the new run) is served whole at the rest */
+        const size_t joined = base + 2 * abytes - ur;
+        char *j = checked_malloc(&th, joined - PH_FIT_HDR, NULL, what);
+        if ((uintptr_t)j != ur || ph_usable_size(&th.h, j) != joined - PH_FIT_HDR)
+            fail_msg("%s: ph_malloc(%zu) = %p (usable %zu), expected the joined chunk at %p", what,
+                     joined - PH_FIT_HDR, (void *)j, ph_usable_size(&th.h, j), (void *)ur);
+        pat_fill(j, joined - PH_FIT_HDR, 1000);
+        th_spans_are(&th, 1, 2 * apages, 0, what);
+        CHECK_OK(&th.h, what);
+        for (size_t i = 0; i < k; i++)
+            PAT_CHECK(x[i], sz, i, "%s: object %zu changed", what, i);
+        PAT_CHECK(j, joined - PH_FIT_HDR, 1000, "%s: the joined object changed", what);
+        for (size_t i = 0; i < k; i++)
+            ph_free(&th.h, x[i]);
+        ph_free(&th.h, j);
+        stats_all_free(&th.h, what);
+
+        /* 2. a run placed below an arena: a page API run of one arena's
+         * pages at the base, an arena B after it, the run freed */
+        snprintf(what, sizeof what, "page %zu, front merge", ps);
+        char *pg = (char *)ph_page_alloc(&th.h, apages);
+        assert_ptr_equal(pg, th.ri.base);
+        char *b0 = checked_malloc(&th, sz, NULL, what);
+        assert_ptr_equal(b0, (char *)(base + abytes + PH_ALIGN));
+        pat_fill(b0, sz, 2000);
+        th_spans_are(&th, 1, apages, apages, what);
+        ph_page_free(&th.h, pg, apages);
+        CHECK_OK(&th.h, what);
+        /* a chunk larger than B's free rest but within one arena's pages:
+         * the lowest run of them is the freed one, ending at B's start */
+        const size_t big = abytes - PH_ALIGN - PH_FIT_HDR;
+        assert_true(fit_chunk(big) > abytes - PH_ALIGN - cs);
+        char *f = checked_malloc(&th, big, NULL, what);
+        if ((uintptr_t)f != base + PH_ALIGN)
+            fail_msg("%s: ph_malloc(%zu) = %p, expected %p (the run below the arena)", what, big,
+                     (void *)f, (void *)(base + PH_ALIGN));
+        /* the run's chunk spans up to B's first chunk: PH_ALIGN more than
+         * asked, too little to split off */
+        assert_int_equal(ph_usable_size(&th.h, f), abytes - PH_FIT_HDR);
+        pat_fill(f, abytes - PH_FIT_HDR, 2001);
+        th_spans_are(&th, 1, 2 * apages, 0, what);
+        th_arena_is(&th, b0, base, base + 2 * abytes, what);
+        CHECK_OK(&th.h, what);
+        PAT_CHECK(b0, sz, 2000, "%s: B's first object changed", what);
+        /* B's padding is inside f's chunk now: no object there */
+        assert_int_equal(ph_usable_size(&th.h, (char *)(base + abytes)), 0);
+        expect_fault(&th, &faults, PH_FAULT_BAD_POINTER, (char *)(base + abytes), what);
+        ph_free(&th.h, f);
+        CHECK_OK(&th.h, what);
+        ph_free(&th.h, b0);
+        stats_all_free(&th.h, what);
+
+        /* 3. a run between two arenas joins both; while a page API page
+         * separates them they stay two */
+        snprintf(what, sizeof what, "page %zu, a run between two arenas", ps);
+        for (size_t i = 0; i < k; i++) {
+            x[i] = checked_malloc(&th, sz, NULL, what);
+            pat_fill(x[i], sz, 3000 + i);
+        }
+        pg = (char *)ph_page_alloc(&th.h, apages);
+        assert_ptr_equal(pg, (char *)(base + abytes));
+        b0 = checked_malloc(&th, sz, NULL, what); /* A's rest is too small: arena B */
+        assert_ptr_equal(b0, (char *)(base + 2 * abytes + PH_ALIGN));
+        pat_fill(b0, sz, 3100);
+        th_spans_are(&th, 2, 2 * apages, apages, what); /* separated: two */
+        CHECK_OK(&th.h, what);
+        ph_page_free(&th.h, pg, apages);
+        th_spans_are(&th, 2, 2 * apages, 0, what); /* freeing pages merges nothing */
+        CHECK_OK(&th.h, what);
+        f = checked_malloc(&th, big, NULL, what);
+        if ((uintptr_t)f != ur)
+            fail_msg("%s: ph_malloc(%zu) = %p, expected A's rest at %p", what, big, (void *)f,
+                     (void *)ur);
+        pat_fill(f, big, 3200);
+        th_spans_are(&th, 1, 3 * apages, 0, what);
+        th_arena_is(&th, x[0], base, base + 3 * abytes, what);
+        th_arena_is(&th, b0, base, base + 3 * abytes, what);
+        CHECK_OK(&th.h, what);
+        {   /* A's k objects, f, the free rest of the run, then b0 (no longer first) */
+            wb_chunk ch[80];
+            size_t n = wb_chunks(base, base + 3 * abytes, ch, 80);
+            assert_true(n >= k + 3 && n <= 80);
+            assert_true(ch[k].u == ur && ch[k].inuse);
+            assert_true(!ch[k + 1].inuse && ch[k + 1].u == ur + fit_chunk(big) &&
+                        ch[k + 1].u + ch[k + 1].size == (uintptr_t)b0);
+            assert_true(ch[k + 2].u == (uintptr_t)b0 && ch[k + 2].inuse);
+            assert_true((wb_hdr((uintptr_t)b0) & PH_FIT_FIRST) == 0);
+        }
+        /* the free rest between f and b0 is served whole */
+        const size_t mid = (uintptr_t)b0 - (ur + fit_chunk(big));
+        char *m = checked_malloc(&th, mid - PH_FIT_HDR, NULL, what);
+        assert_ptr_equal(m, (char *)(ur + fit_chunk(big)));
+        pat_fill(m, mid - PH_FIT_HDR, 3300);
+        CHECK_OK(&th.h, what);
+        for (size_t i = 0; i < k; i++)
+            PAT_CHECK(x[i], sz, 3000 + i, "%s: A's object %zu changed", what, i);
+        PAT_CHECK(b0, sz, 3100, "%s: B's object changed", what);
+        PAT_CHECK(f, big, 3200, "%s: the run's object changed", what);
+        PAT_CHECK(m, mid - PH_FIT_HDR, 3300, "%s: the rest's object changed", what);
+        ph_free(&th.h, f);
+        ph_free(&th.h, b0);
+        for (size_t i = 0; i < k; i++)
+            ph_free(&th.h, x[i]);
+        CHECK_OK(&th.h, what);
+        th_stats(&th, &st);
+        assert_int_equal(st.small_spans, 1); /* m holds it */
+        ph_free(&th.h, m);
+        stats_all_free(&th.h, what);
+        assert_int_equal(th.t.faults, faults);
+        th_close(&th, "arena merge");
+    }
+}
+
+/* ---- trimming at idle time ------------------------------------------------------------ */
+
+/* The pages [p, q) lie in one free run of the page map (ph_walk). */
+static void th_pages_free(theap *th, uintptr_t p, uintptr_t q, const char *what)
+{
+    walk_log w = { 0 };
+    bool found = false;
+    walk_take(&th->h, &w);
+    for (size_t i = 0; i < w.n; i++) {
+        uintptr_t b = (uintptr_t)w.runs[i].base, e = b + w.runs[i].npages * th->ps;
+        if (w.runs[i].state == PH_PAGES_FREE && b <= p && q <= e)
+            found = true;
+    }
+    walk_free(&w);
+    if (!found)
+        fail_msg("%s: the pages [%p, %p) are not free", what, (void *)p, (void *)q);
+}
+
+/* The arena's last chunk ends at end: a free one at u (when u != end) of
+ * end - u bytes, else one in use. */
+static void th_last_chunk(uintptr_t s, uintptr_t end, uintptr_t u, const char *what)
+{
+    wb_chunk ch[512];
+    size_t n = wb_chunks(s, end, ch, 512);
+    assert_true(n >= 1 && n <= 512);
+    const wb_chunk *c = &ch[n - 1];
+    if (c->u + c->size != end || (u != end && (c->inuse || c->u != u)) || (u == end && !c->inuse))
+        fail_msg("%s: the last chunk of [%p, %p) is %p (%zu bytes, in use %d), expected %s %p",
+                 what, (void *)s, (void *)end, (void *)c->u, c->size, (int)c->inuse,
+                 u != end ? "a free one at" : "one in use, before", (void *)u);
+}
+
+/* The arena starting at s: its first chunk at s + PH_ALIGN (flag FIRST),
+ * free up to n when n != s + PH_ALIGN, else the chunk at n. */
+static void th_first_chunk(uintptr_t s, uintptr_t n, const char *what)
+{
+    uintptr_t v = s + PH_ALIGN;
+    size_t hd = wb_hdr(v);
+    bool ok = (hd & PH_FIT_FIRST) != 0 &&
+              (v == n ? (hd & PH_FIT_CINUSE) != 0
+                      : (hd & PH_FIT_CINUSE) == 0 && (hd & ~PH_FIT_FLAGS) == n - v);
+    if (!ok)
+        fail_msg("%s: the arena at %p starts with header %#zx, expected a first chunk %s", what,
+                 (void *)s, hd, v == n ? "in use" : "free up to the next object");
+}
+
+enum { TRIM_SCAVENGE, TRIM_IDLE };
+
+static void trim_call(theap *th, int how, const char *what)
+{
+    size_t r = how == TRIM_SCAVENGE ? ph_scavenge(&th->h, 0) : ph_idle(&th->h);
+    if (r != 0)
+        fail_msg("%s: %s released %zu bytes (granule 0)", what,
+                 how == TRIM_SCAVENGE ? "ph_scavenge(h, 0)" : "ph_idle", r);
+    CHECK_OK(&th->h, what);
+}
+
+typedef struct tstats {
+    size_t spans, span_pages, pages_free;
+} tstats;
+
+static tstats th_t(theap *th)
+{
+    ph_stats st;
+    th_stats(th, &st);
+    tstats t = { st.small_spans, st.small_span_pages, st.pages_free };
+    stats_accounting(&st, 0, "trim");
+    return t;
+}
+
+static void th_t_is(theap *th, tstats want, const char *what)
+{
+    tstats t = th_t(th);
+    if (t.spans != want.spans || t.span_pages != want.span_pages ||
+        t.pages_free != want.pages_free)
+        fail_msg("%s: %zu arenas of %zu pages, %zu pages free; expected %zu of %zu, %zu free",
+                 what, t.spans, t.span_pages, t.pages_free, want.spans, want.span_pages,
+                 want.pages_free);
+}
+
+/* Free chunks whose whole pages come to an arena go back to the page
+ * allocator in ph_scavenge(h, 0) / ph_idle (core/src/ph_object.c,
+ * fit_trim), never in ph_free:
+ *  - objects filling 8 arenas' worth of runs (one merged arena), a stretch
+ *    of 2.5 arenas in the middle freed: ph_free gives nothing back; the
+ *    call gives back exactly the pages fit_trim_lo .. fit_trim_hi, the
+ *    arena split in two there (fence before, padding and a first chunk
+ *    after), the rest of the freed chunk on either side free;
+ *  - a free stretch with less than an arena of whole pages stays;
+ *  - a free run at the arena's head (its first chunk) and at its tail (up
+ *    to the fence): the arena shrinks;
+ *  - every object keeps its contents, ph_check after every step, and once
+ *    every object is freed one ph_scavenge(h, 0) leaves every page free. */
+static void test_trim(void **state)
+{
+    (void)state;
+    static const size_t pss[] = { 64, 256 };
+    pat_init();
+    for (size_t pk = 0; pk < sizeof pss / sizeof pss[0]; pk++)
+        for (int how = TRIM_SCAVENGE; how <= TRIM_IDLE; how++) {
+            const size_t ps = pss[pk];
+            theap th;
+            char what[128];
+            th_open(&th, ps, (256u << 10) / ps);
+            const size_t total = th.st0.pages_total;
+            const size_t apages = fit_arena_pages(PH_FIT_MIN, ps, total), abytes = apages * ps;
+            const size_t sz = 200, cs = fit_chunk(sz);
+            const size_t N = 8 * abytes / cs - 2;
+            const size_t a = (3 * abytes / 2 + cs - 1) / cs, b = a + (5 * abytes / 2 + cs - 1) / cs;
+            const size_t c = b + 5, d = c + (apages - 2) * ps / cs, f = d + 3, e = a - 3;
+            const uintptr_t base = (uintptr_t)th.ri.base;
+            const char *how_s = how == TRIM_SCAVENGE ? "ph_scavenge(h, 0)" : "ph_idle";
+            char **o = (char **)calloc(N, sizeof *o);
+            bool *live = (bool *)calloc(N, sizeof *live);
+            assert_true(f + 10 < N && 8 * apages <= total >> 2);
+
+            snprintf(what, sizeof what, "page %zu, %s: %zu objects in one arena", ps, how_s, N);
+            for (size_t i = 0; i < N; i++) {
+                o[i] = checked_malloc(&th, sz, NULL, what);
+                live[i] = true;
+                pat_fill(o[i], sz, i);
+                /* one arena growing over run after run: each object right
+                 * after the last one's chunk */
+                if (i > 0 && (uintptr_t)o[i] != (uintptr_t)o[i - 1] + (wb_hdr((uintptr_t)o[i - 1]) & ~PH_FIT_FLAGS))
+                    fail_msg("%s: object %zu at %p, not right after object %zu", what, i,
+                             (void *)o[i], i - 1);
+            }
+            assert_ptr_equal(o[0], (char *)(base + PH_ALIGN));
+            const uintptr_t E = base + 8 * abytes;
+            th_arena_is(&th, o[0], base, E, what);
+            tstats t0 = th_t(&th);
+            assert_true(t0.spans == 1 && t0.span_pages == 8 * apages);
+            ph_stats s0;
+            th_stats(&th, &s0);
+            /* nothing to trim yet: the free rest at the tail is less than an arena */
+            trim_call(&th, how, what);
+            th_t_is(&th, t0, what);
+
+            /* the middle stretch [a, b) */
+            snprintf(what, sizeof what, "page %zu, %s: objects %zu .. %zu freed", ps, how_s, a, b - 1);
+            const uintptr_t p = fit_trim_lo((uintptr_t)o[a], ps), q = fit_trim_hi((uintptr_t)o[b], ps);
+            const size_t np = (q - p) / ps;
+            assert_true(q > p && np >= 2 * apages);
+            for (size_t i = a; i < b; i++) {
+                ph_free(&th.h, o[i]);
+                live[i] = false;
+            }
+            CHECK_OK(&th.h, what);
+            th_t_is(&th, t0, what); /* ph_free gave nothing back */
+            trim_call(&th, how, what);
+            tstats t1 = { 2, t0.span_pages - np, t0.pages_free + np };
+            th_t_is(&th, t1, what);
+            th_arena_is(&th, o[0], base, p, what);
+            th_arena_is(&th, o[b], q, E, what);
+            th_last_chunk(base, p, (uintptr_t)o[a], what);
+            th_first_chunk(q, (uintptr_t)o[b], what);
+            th_pages_free(&th, p, q, what);
+            for (size_t i = 0; i < N; i++)
+                if (live[i])
+                    PAT_CHECK(o[i], sz, i, "%s: object %zu changed", what, i);
+            /* the rest before the pages is served whole where it starts */
+            if (p - (uintptr_t)o[a] >= PH_FIT_MIN) {
+                char *r = checked_malloc(&th, p - (uintptr_t)o[a] - PH_FIT_HDR, NULL, what);
+                assert_ptr_equal(r, o[a]);
+                th_t_is(&th, t1, what);
+                ph_free(&th.h, r);
+            }
+            CHECK_OK(&th.h, what);
+
+            /* a stretch [c, d) with less than an arena of whole pages stays */
+            snprintf(what, sizeof what, "page %zu, %s: objects %zu .. %zu freed", ps, how_s, c, d - 1);
+            {
+                uintptr_t p2 = fit_trim_lo((uintptr_t)o[c], ps), q2 = fit_trim_hi((uintptr_t)o[d], ps);
+                assert_true(q2 <= p2 || (q2 - p2) / ps < apages);
+                assert_true(d - c >= 2);
+            }
+            for (size_t i = c; i < d; i++) {
+                ph_free(&th.h, o[i]);
+                live[i] = false;
+            }
+            trim_call(&th, how, what);
+            th_t_is(&th, t1, what);
+            th_arena_is(&th, o[b], q, E, what);
+
+            /* the head: objects [0, e), the arena's first chunk */
+            snprintf(what, sizeof what, "page %zu, %s: objects 0 .. %zu freed (the head)", ps,
+                     how_s, e - 1);
+            const uintptr_t qh = fit_trim_hi((uintptr_t)o[e], ps);
+            const size_t nh = (qh - base) / ps;
+            assert_true(qh > base && nh >= apages);
+            for (size_t i = 0; i < e; i++) {
+                ph_free(&th.h, o[i]);
+                live[i] = false;
+            }
+            th_t_is(&th, t1, what);
+            trim_call(&th, how, what);
+            tstats t2 = { 2, t1.span_pages - nh, t1.pages_free + nh };
+            th_t_is(&th, t2, what);
+            th_arena_is(&th, o[e], qh, p, what);
+            th_first_chunk(qh, (uintptr_t)o[e], what);
+            th_pages_free(&th, base, qh, what);
+
+            /* the tail: objects [f, N) and the arena's free rest, up to the fence */
+            snprintf(what, sizeof what, "page %zu, %s: objects %zu .. %zu freed (the tail)", ps,
+                     how_s, f, N - 1);
+            const uintptr_t pt = fit_trim_lo((uintptr_t)o[f], ps);
+            const size_t nt = (E - pt) / ps;
+            assert_true(pt < E && nt >= apages);
+            for (size_t i = f; i < N; i++) {
+                ph_free(&th.h, o[i]);
+                live[i] = false;
+            }
+            th_t_is(&th, t2, what);
+            trim_call(&th, how, what);
+            tstats t3 = { 2, t2.span_pages - nt, t2.pages_free + nt };
+            th_t_is(&th, t3, what);
+            th_arena_is(&th, o[b], q, pt, what);
+            th_last_chunk(q, pt, (uintptr_t)o[f], what);
+            th_pages_free(&th, pt, E, what);
+            for (size_t i = 0; i < N; i++)
+                if (live[i])
+                    PAT_CHECK(o[i], sz, i, "%s: object %zu changed", what, i);
+
+            /* the arenas still serve: the trimmed pages come back as an
+             * arena run when asked for */
+            snprintf(what, sizeof what, "page %zu, %s: every object freed", ps, how_s);
+            for (size_t i = 0; i < N; i++)
+                if (live[i]) {
+                    ph_free(&th.h, o[i]);
+                    live[i] = false;
+                }
+            stats_all_free(&th.h, what);
+            assert_int_equal(th.t.faults, 0);
+            free(o);
+            free(live);
+            th_close(&th, "trim");
+        }
+}
+
+/* Freed all at once (no trim in between), a merged arena of many runs with
+ * a live object at each end, then those two: every page free after one
+ * ph_scavenge(h, 0). */
+static void test_trim_all_free(void **state)
+{
+    (void)state;
+    const size_t ps = 128;
+    theap th;
+    rng_t r;
+    pat_init();
+    th_open(&th, ps, 8192); /* 1 MiB */
+    rng_seed(&r, test_seed("objects/trim_all_free", 0x7121ULL));
+    enum { N = 2000 };
+    obj *o = (obj *)calloc(N, sizeof *o);
+    for (size_t i = 0; i < N; i++) {
+        size_t s = rng_pct(&r, 97) ? rng_range(&r, 0, 300) : rng_range(&r, 301, 2048);
+        o[i].p = checked_malloc(&th, s, &o[i].usable, "trim all free");
+        o[i].id = i;
+        pat_fill(o[i].p, o[i].usable, i);
+    }
+    check_no_overlap(o, N, "trim all free");
+    th_accounting(&th, 0, "trim all free");
+    /* free all but the first and the last in a random order, trimming now and then */
+    for (size_t i = N - 2; i > 1; i--) {
+        size_t j = 1 + rng_below(&r, i);
+        obj t = o[i];
+        o[i] = o[j];
+        o[j] = t;
+    }
+    for (size_t i = 1; i + 1 < N; i++) {
+        PAT_CHECK(o[i].p, o[i].usable, o[i].id, "trim all free: object changed");
+        ph_free(&th.h, o[i].p);
+        if (i % 200 == 0) {
+            assert_int_equal(ph_scavenge(&th.h, 0), 0);
+            CHECK_OK(&th.h, "trim all free");
+            th_accounting(&th, 0, "trim all free");
+            for (size_t k = i + 1; k + 1 < N; k += 37)
+                PAT_CHECK(o[k].p, o[k].usable, o[k].id, "trim all free: object changed");
+        }
+    }
+    PAT_CHECK(o[0].p, o[0].usable, o[0].id, "trim all free: the first object changed");
+    PAT_CHECK(o[N - 1].p, o[N - 1].usable, o[N - 1].id, "trim all free: the last object changed");
+    ph_free(&th.h, o[0].p);
+    ph_free(&th.h, o[N - 1].p);
+    stats_all_free(&th.h, "trim all free");
+    free(o);
+    assert_int_equal(th.t.faults, 0);
+    th_close(&th, "trim all free");
+}
+
 /* ---- the page API and the object API do not mix ------------------------------------- */
 
 /* op() must raise exactly one fault (code, address p) and change nothing
@@ -1640,6 +2188,9 @@ int main(void)
         cmocka_unit_test(test_large_objects),
         cmocka_unit_test(test_empty_arenas),
         cmocka_unit_test(test_arena_cache),
+        cmocka_unit_test(test_arena_merge),
+        cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_trim_all_free),
         cmocka_unit_test(test_page_object_mixing),
     };
     return cmocka_run_group_tests_name("objects", tests, NULL, NULL);

@@ -124,15 +124,22 @@ static int fix_setup(void **state)
     f->m2 = fix_keep(f, (char *)ph_malloc(&f->h, 100), "m2");
     f->sm = fix_keep(f, (char *)ph_malloc(&f->h, 700), "sm");
     f->al64 = fix_keep(f, (char *)ph_aligned_alloc(&f->h, 64, 100), "al64");
+    /* arenas that meet merge: a page API page after each arena keeps the
+     * next one apart; the pages are freed below, leaving a free page
+     * after arena 1 and after the cached arena */
+    char *sep[3];
+    sep[0] = (char *)ph_page_alloc(&f->h, 1);
     f->alone = (char *)ph_malloc(&f->h, FILL);
+    sep[1] = (char *)ph_page_alloc(&f->h, 1);
     f->cached = (char *)ph_malloc(&f->h, FILL);
+    sep[2] = (char *)ph_page_alloc(&f->h, 1);
     f->pr = fix_keep(f, (char *)ph_malloc(&f->h, 17 * ps - PH_ALIGN - PH_FIT_HDR), "pr");
     f->pg2 = (char *)ph_page_alloc(&f->h, 1);
     f->L = fix_keep(f, (char *)ph_malloc(&f->h, PH_SMALL_MAX + 300), "L");
     f->fl = (char *)ph_malloc(&f->h, PH_SMALL_MAX + 1);
     f->al1k = fix_keep(f, (char *)ph_aligned_alloc(&f->h, 1024, 50), "al1k");
     f->lb = fix_keep(f, (char *)ph_malloc(&f->h, 450 * ps), "lb");
-    if (!f->f1 || !f->alone || !f->fl || !f->cached || !f->pg2)
+    if (!f->f1 || !f->alone || !f->fl || !f->cached || !f->pg2 || !sep[0] || !sep[1] || !sep[2])
         return -1;
     pat_fill(f->pg2, ps, 2);
     /* where the arenas are (white box: the page map and the chunk headers) */
@@ -140,17 +147,20 @@ static int fix_setup(void **state)
     if (!wb_arena_of(&f->h, f->s16[0], &f->a1s, &f->a1e) || f->s16[0] != (char *)f->a1s + PH_ALIGN ||
         f->a1s != (uintptr_t)f->A.base + 2 * ps || f->a1e != f->a1s + 16 * ps)
         return -1;
-    if (!wb_arena_of(&f->h, f->alone, &s, &e) || f->alone != (char *)s + PH_ALIGN ||
-        s != f->a1e || e != s + 16 * ps)
+    if (sep[0] != (char *)f->a1e || !wb_arena_of(&f->h, f->alone, &s, &e) ||
+        f->alone != (char *)s + PH_ALIGN || s != f->a1e + ps || e != s + 16 * ps ||
+        sep[1] != (char *)e)
         return -1;
     if (!wb_arena_of(&f->h, f->cached, &f->cas, &f->cae) || f->cached != (char *)f->cas + PH_ALIGN ||
-        f->cas != e || f->cae != f->cas + 16 * ps)
+        f->cas != e + ps || f->cae != f->cas + 16 * ps || sep[2] != (char *)f->cae)
         return -1;
     if (!wb_arena_of(&f->h, f->pr, &f->prs, &f->pre) || f->pr != (char *)f->prs + PH_ALIGN ||
-        f->prs != f->cae || f->pre != f->prs + 17 * ps || f->pg2 != (char *)f->pre)
+        f->prs != f->cae + ps || f->pre != f->prs + 17 * ps || f->pg2 != (char *)f->pre)
         return -1;
     if (!wb_arena_of(&f->h, f->sm, &s, &e) || s != f->a1s)
         return -1;
+    for (int i = 0; i < 3; i++)
+        ph_page_free(&f->h, sep[i], 1);
     ph_free(&f->h, f->f1);
     ph_free(&f->h, f->alone);
     ph_scavenge(&f->h, 0); /* alone's arena, cached empty, goes back */
@@ -368,13 +378,17 @@ static void test_bad_pointers(void **state)
     BAD("arena 1's first header", (char *)f->a1s + PH_ALIGN - PH_FIT_HDR);
     BAD("arena 1's last padding byte", (char *)f->a1s + PH_ALIGN - 1);
     BAD("the cached arena's start (padding)", (char *)f->cas);
-    BAD("the padding of pr's arena (one past the cached arena's end)", (char *)f->prs);
+    BAD("the padding of pr's arena", (char *)f->prs);
+    BAD("the padding of pr's arena + 1", (char *)f->prs + 1);
     BAD("the fence of pr's arena (its last chunk live)", (char *)f->pre - PH_FIT_HDR);
     BAD("the last byte of pr's arena (its fence)", (char *)f->pre - 1);
     BAD("one past pr's arena (a page API page)", (char *)f->pre);
-    /* arena 1 ends with its free rest, then the free pages that alone's
-     * arena gave back (its fence after a free chunk: test_fence_after_free) */
+    /* arena 1 ends with its free rest, then a free page (the page API page
+     * that kept alone's arena apart) and the free pages that alone's arena
+     * gave back (its fence after a free chunk: test_fence_after_free); the
+     * cached arena is followed by a free page too */
     DBL("one past arena 1 (a free page)", (char *)f->a1e);
+    DBL("one past the cached arena (a free page)", (char *)f->cae);
     /* the header of a live chunk whose neighbour before it is free: only
      * refused (the walk sees it inside the free chunk; API.md names no code) */
     ANY("the header of a live chunk after a free one", f->m2 - PH_FIT_HDR);

@@ -340,7 +340,15 @@ void ref_static_pool(void *buf, size_t bytes);
  *     padding, its last FIT_HDR bytes a fence); when no run that long is
  *     free, exactly the pages needed;
  *   - ph_aligned_alloc(align, n) with PH_ALIGN < align < page size and n <=
- *     PH_SMALL_MAX asks an arena for chunk + align + FIT_MIN bytes. */
+ *     PH_SMALL_MAX asks an arena for chunk + align + FIT_MIN bytes;
+ *   - a new run that starts where an arena ends (or ends where one starts)
+ *     joins it: the arena's fence becomes the new memory's header (joined
+ *     with its last chunk when free), the next arena's padding and first
+ *     chunk follow the run, so arenas never meet;
+ *   - ph_scavenge and ph_idle give back the whole pages inside a free chunk
+ *     when they come to at least an arena's pages, leaving either side
+ *     nothing or a chunk of at least FIT_MIN bytes (an arena that is cut
+ *     in two: a fence before the pages, PH_ALIGN of padding after). */
 #define SUITE_FIT_HDR sizeof(size_t)
 #define SUITE_FIT_MIN (2u * PH_ALIGN)
 
@@ -366,15 +374,6 @@ static inline size_t suite_fit_arena_pages(size_t pages_total, size_t ps, size_t
     if (bytes > PH_FIT_ARENA)
         bytes = PH_FIT_ARENA;
     return bytes / ps < need ? need : bytes / ps;
-}
-
-/* The most pages one arena may hold at page size ps (the largest request's
- * chunk, aligned to at most half a page). */
-static inline size_t suite_fit_arena_max_pages(size_t ps)
-{
-    size_t cs = suite_fit_chunk(PH_SMALL_MAX) + ps / 2u + SUITE_FIT_MIN;
-    size_t need = (cs + PH_ALIGN + ps - 1u) / ps;
-    return PH_FIT_ARENA / ps > need ? PH_FIT_ARENA / ps : need;
 }
 
 /* ---- the groups (suite_*.c) ------------------------------------------------ */

@@ -518,11 +518,12 @@ static size_t fit_requests(size_t ps)
 /* Objects of n bytes fill one arena: as many as its chunks' bytes (the
  * arena less PH_ALIGN: padding and fence) hold, from its first chunk at
  * PH_ALIGN past its first page, the rest of it one more chunk (or kept by
- * the last object when too small for a chunk); the next object opens a
- * second arena.  On the full arena (its last chunk in use): its padding,
- * the first chunk's header, the fence, interior and misaligned pointers
- * are refused, changing nothing.  Returns false when the heap is too
- * small for two such arenas. */
+ * the last object when too small for a chunk); the next object needs a
+ * new run, the one right after the arena, which the arena grows over (its
+ * fence the new object's header: one arena of twice the pages).  On the
+ * full arena: its padding, the first chunk's header, the old fence, the
+ * new fence, interior and misaligned pointers are refused, changing
+ * nothing.  Returns false when the heap is too small for two such runs. */
 static char **fit_objs; /* fit_objs_max entries, from the scratch area */
 static size_t fit_objs_max;
 
@@ -574,9 +575,10 @@ static bool fit_pack(size_t ps, size_t n)
     char *end = arena + abytes;
     SUITE_PTR_EQ(last + ph_usable_size(&suite_heap, last), end - SUITE_FIT_HDR);
     char *o2 = (char *)ph_malloc(&suite_heap, n);
-    SUITE_CHECK(o2 != NULL && !in_range(o2, arena, abytes));
+    SUITE_PTR_EQ(o2, end); /* its header where the fence was */
     st = fit_stats();
-    SUITE_EQ(st.small_spans, 2);
+    SUITE_EQ(st.small_spans, 1);
+    SUITE_EQ(st.small_span_pages, 2 * apages);
     STATS_ACCOUNTING(&suite_heap, 0);
     SUITE_HEAP_OK(&suite_heap);
 
@@ -591,11 +593,29 @@ static bool fit_pack(size_t ps, size_t n)
     BAD(first + SUITE_FIT_HDR / 2, "an object + half a word");
     BAD(last + PH_ALIGN, "the last object + PH_ALIGN");
     BAD(end - PH_ALIGN, "the last object's last PH_ALIGN bytes");
-    BAD(end - SUITE_FIT_HDR, "an arena's fence");
-    BAD(o2 + SUITE_FIT_HDR, "the second arena's object + a word");
+    BAD(end - SUITE_FIT_HDR, "the old fence, now the header of the chunk after it");
+    BAD(end + abytes - SUITE_FIT_HDR, "the fence of the arena grown over a second run");
+    BAD(o2 + SUITE_FIT_HDR, "the object in the second run + a word");
     of.nlive = 0;
 
+    /* o2 freed: the second run is a free tail, which ph_free keeps and
+     * ph_scavenge(h, 0) gives back (apages whole pages from the old fence
+     * on, at least an arena's), the fence back where it was */
     ph_free(&suite_heap, o2);
+    st = fit_stats();
+    SUITE_CHECK(st.small_spans == 1 && st.small_span_pages == 2 * apages);
+    SUITE_EQ(ph_scavenge(&suite_heap, 0), 0);
+    st = fit_stats();
+    SUITE_CHECKF(st.small_spans == 1 && st.small_span_pages == apages,
+                 "the free tail not trimmed: %lu arenas of %lu pages, expected 1 of %lu",
+                 (unsigned long)st.small_spans, (unsigned long)st.small_span_pages,
+                 (unsigned long)apages);
+    STATS_ACCOUNTING(&suite_heap, 0);
+    SUITE_HEAP_OK(&suite_heap);
+    keep(first);
+    BAD(end - SUITE_FIT_HDR, "the fence again, after the trim");
+    DBL(end, "a page the trim gave back");
+    of.nlive = 0;
     for (size_t i = 0; i < nobj; i++)
         ph_free(&suite_heap, fit_objs[i]);
     ALL_FREE(&suite_heap);
@@ -695,8 +715,11 @@ static bool fit_cache(size_t ps)
     st = fit_stats();
     SUITE_CHECK(st.small_spans == 1 && st.cached_spans == 0 && st.cached_bytes == 0);
 
-    /* the lowest empty arena is the one kept: fill the first arena until
-     * an object lands in a second one */
+    /* the lowest empty arena is the one kept: a page API page after the
+     * first arena (arenas that meet merge), then fill the first arena
+     * until an object lands in a second one, past the page */
+    char *sep = (char *)ph_page_alloc(&suite_heap, 1);
+    SUITE_PTR_EQ(sep, a0 + apages * ps);
     void *list = fit_push(NULL, p);
     char *o2;
     for (;;) {
@@ -706,6 +729,7 @@ static bool fit_cache(size_t ps)
             break;
         list = fit_push(list, o2);
     }
+    SUITE_PTR_EQ(o2, sep + ps + PH_ALIGN);
     SUITE_EQ(fit_stats().small_spans, 2);
     ph_free(&suite_heap, o2); /* the second arena empties first: cached */
     st = fit_stats();
@@ -713,11 +737,12 @@ static bool fit_cache(size_t ps)
     fit_free_list(list); /* the first empties: it is kept, the second goes back */
     st = fit_stats();
     SUITE_CHECK(st.small_spans == 1 && st.cached_spans == 1 && st.small_span_pages == apages &&
-                st.pages_free == total - apages);
+                st.pages_free == total - apages - 1);
     p = (char *)ph_malloc(&suite_heap, 1);
     SUITE_CHECKF(in_range(p, a0, apages * ps), "the cache kept the higher arena: %p, not %p",
                  (void *)p, (void *)a0);
     ph_free(&suite_heap, p);
+    ph_page_free(&suite_heap, sep, 1);
 
     /* ph_scavenge(h, 0) gives it back */
     SUITE_EQ(ph_scavenge(&suite_heap, 0), 0);

@@ -243,13 +243,20 @@ void group_scavenge(void)
         blk[i] = NULL;
     }
 
-    /* 4. back where it was, no violation; ph_idle releases what is left */
+    /* 4. back where it was, no violation; ph_idle releases what is left.
+     * The small ones' runs may have merged into the arena that holds
+     * stdio's buffers (arenas that meet merge): free gives back no page of
+     * it, ph_idle gives back its free pages, so that at most the pages
+     * held before are held after it */
     ph_get_stats(dh, &st);
-    SUITE_EQ(suite_pages_held(&st), used0);
+    SUITE_CHECKF(suite_pages_held(&st) >= used0, "%lu pages held, %lu before",
+                 (unsigned long)suite_pages_held(&st), (unsigned long)used0);
     size_t idle_released = 0;
     for (int i = 0; i < 200; i++)
         idle_released += ph_idle(dh);
     ph_get_stats(dh, &st);
+    SUITE_CHECKF(suite_pages_held(&st) <= used0, "%lu pages held after ph_idle, %lu before",
+                 (unsigned long)suite_pages_held(&st), (unsigned long)used0);
     SUITE_EQ(st.granules_released, g->granules_released);
     SUITE_HEAP_OK(dh);
     SUITE_EQ(ph_simgate_violations(g), 0);
