@@ -231,18 +231,26 @@ static inline bool ph_sum_eq(ph_sum a, ph_sum b)
 
 /* ---- heap helpers shared by the public entry points ---- */
 
-static inline bool ph_heap_ok(const ph_heap *h)
+/* Every entry point's checks: inlined at -Os too (a call and a frame
+ * would cost more than their few instructions). */
+#if defined(__GNUC__) || defined(__clang__)
+#define PH_ENTRY_INLINE static inline __attribute__((always_inline))
+#else
+#define PH_ENTRY_INLINE static inline
+#endif
+
+PH_ENTRY_INLINE bool ph_heap_ok(const ph_heap *h)
 {
     return h != NULL && h->magic_ == PH_HEAP_MAGIC;
 }
 
-static inline void ph_lock(const ph_heap *h)
+PH_ENTRY_INLINE void ph_lock(const ph_heap *h)
 {
     if (h->port_ != NULL && h->port_->lock != NULL)
         h->port_->lock(h->port_->ctx);
 }
 
-static inline void ph_unlock(const ph_heap *h)
+PH_ENTRY_INLINE void ph_unlock(const ph_heap *h)
 {
     if (h->port_ != NULL && h->port_->unlock != NULL)
         h->port_->unlock(h->port_->ctx);

@@ -111,12 +111,12 @@ static inline unsigned list_of(size_t s)
     return PH_FIT_EXACT + (fl - FL0) * 4u + (unsigned)((s >> (fl - 2)) & 3u);
 }
 
-static inline void map_set(ph_heap *h, unsigned i)
+PH_FAST_INLINE void map_set(ph_heap *h, unsigned i)
 {
     h->fit_map_[i / MAPW] |= (uint32_t)1 << (i % MAPW);
 }
 
-static inline void map_clear(ph_heap *h, unsigned i)
+PH_FAST_INLINE void map_clear(ph_heap *h, unsigned i)
 {
     h->fit_map_[i / MAPW] &= ~((uint32_t)1 << (i % MAPW));
 }
@@ -170,7 +170,7 @@ PH_FAST_INLINE void list_unlink(ph_heap *h, uintptr_t u, size_t s)
 
 /* ---- anchors ------------------------------------------------------------ */
 
-static inline uint8_t anc_code(const ph_heap *h, uintptr_t u)
+PH_FAST_INLINE uint8_t anc_code(const ph_heap *h, uintptr_t u)
 {
     return (uint8_t)(PH_ANC_FIT | ((u & (((uintptr_t)1 << h->anc_shift_) - 1)) / PH_ALIGN));
 }
