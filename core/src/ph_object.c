@@ -243,18 +243,35 @@ static size_t pages_for(const ph_heap *h, size_t n)
 
 /* ---- arenas --------------------------------------------------------------- */
 
+/* Sets the n bytes at p to v, whole words in the middle (an arena that
+ * merged with its neighbours can span most of a region, and giving it back
+ * rewrites a byte per page or block). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uintptr_t __attribute__((may_alias)) byte_word;
+#else
+typedef uintptr_t byte_word;
+#endif
+static void fill_bytes(uint8_t *p, size_t n, uint8_t v)
+{
+    uintptr_t w = (uintptr_t)-1 / 0xFFu * v; /* v in every byte */
+
+    for (; n != 0 && ((uintptr_t)p & (sizeof(uintptr_t) - 1)) != 0; n--)
+        *p++ = v;
+    for (; n >= sizeof(uintptr_t); n -= sizeof(uintptr_t), p += sizeof(uintptr_t))
+        *(byte_word *)(void *)p = w;
+    for (; n != 0; n--)
+        *p++ = v;
+}
+
 /* Page map and anchors of pages [first, first + n) of r: a fresh arena's
  * (fit, no chunk start yet), or none. */
 static void mark_arena(const ph_heap *h, struct ph_region *r, size_t first, size_t n, bool fit)
 {
     uint32_t k = h->page_shift_ - h->anc_shift_;
-    size_t i;
 
     if (k != 0) /* anchors of their own: the page map says "fit" */
-        for (i = 0; i < n; i++)
-            r->pmap[first + i] = fit ? (uint8_t)PH_PM_FIT : (uint8_t)PH_PM_NONE;
-    for (i = first << k; i < (first + n) << k; i++)
-        r->fanc[i] = fit ? (uint8_t)PH_ANC_NONE : 0u;
+        fill_bytes(r->pmap + first, n, fit ? (uint8_t)PH_PM_FIT : (uint8_t)PH_PM_NONE);
+    fill_bytes(r->fanc + (first << k), n << k, fit ? (uint8_t)PH_ANC_NONE : 0u);
     ph_bits_fill(r->obj, first, n, fit);
 }
 
@@ -1141,11 +1158,6 @@ static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page,
 
 /* True when the n bytes at p are 0 (whole words in the middle: ph_check
  * reads every anchor byte of a heap of large pages). */
-#if defined(__GNUC__) || defined(__clang__)
-typedef uintptr_t __attribute__((may_alias)) anc_word;
-#else
-typedef uintptr_t anc_word;
-#endif
 static bool bytes_zero(const uint8_t *p, size_t n)
 {
     while (n != 0 && ((uintptr_t)p & (sizeof(uintptr_t) - 1)) != 0) {
@@ -1154,7 +1166,7 @@ static bool bytes_zero(const uint8_t *p, size_t n)
         n--;
     }
     for (; n >= sizeof(uintptr_t); n -= sizeof(uintptr_t), p += sizeof(uintptr_t))
-        if (*(const anc_word *)(const void *)p != 0)
+        if (*(const byte_word *)(const void *)p != 0)
             return false;
     while (n-- != 0)
         if (*p++ != 0)
