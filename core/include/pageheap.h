@@ -328,13 +328,19 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * takes a chunk of max(2 * PH_ALIGN, s + sizeof(size_t) rounded up to
  * PH_ALIGN) bytes: one header word per object, and the rounding (at most
  * PH_ALIGN - 1 bytes); a chunk keeps PH_ALIGN bytes more when the rest
- * would be too small to be a chunk (ph_usable_size says how much).  Free chunks sit on LIFO lists, one per chunk size up
- * to 64 sizes (16 .. 520 bytes on a 32-bit core), then four per doubling;
- * a free joins the chunk with its free neighbours at once, so free memory
- * in an arena is never split into adjacent pieces.  Larger sizes take their
- * own page run, page aligned, and so does a small request when no free
- * chunk and no run for an arena (its header, padding and fence may need a
- * page more) is there.
+ * would be too small to be a chunk (ph_usable_size says how much).  Free
+ * chunks sit on LIFO lists, one per chunk size up to 64 sizes (16 .. 520
+ * bytes on a 32-bit core), then four per doubling; a free joins the chunk
+ * with its free neighbours at once, so free memory in an arena is never
+ * split into adjacent pieces.  Arenas that meet (a new run of pages right
+ * after or before an arena) become one, so memory taken in arena-sized
+ * steps behaves as one heap with no seams.  ph_scavenge and ph_idle give
+ * the whole pages inside any free chunk back to the page allocator when
+ * they come to at least an arena (the arena ends before them and a new one
+ * starts after them), so the scavenger can release them; ph_free never
+ * does.  Larger sizes take their own page run, page aligned, and so does a
+ * small request when no free chunk and no run for an arena (its header,
+ * padding and fence may need a page more) is there.
  *
  * The empty-arena cache: an arena whose last object is freed is kept,
  * empty, as the cached arena when none is cached (or when it lies below
@@ -380,8 +386,9 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  *   ph_malloc, large, n pages: one ph_page_alloc of n pages plus O(n);
  *   ph_free, small: O(R) to find the region, a walk of at most 32 chunk
  *     headers, O(1) to join and list; when its arena empties, at most two
- *     ph_page_free of an arena (it, or the cached one it replaces) and
- *     O(their pages);
+ *     ph_page_free of an arena (it, or the cached one it replaces) and a
+ *     rewrite of their page-map and anchor bytes, a word at a time (an
+ *     arena that merged with others can span most of its region);
  *   ph_free, large, n pages: O(R + n) plus one ph_page_free of n pages.
  *   ph_calloc adds the zeroing of the object; ph_realloc adds one copy of
  *   the smaller of the two sizes when it moves the object.  The lock is
