@@ -89,6 +89,9 @@ int main(void)
         fail("no default heap", NULL);
         return 1;
     }
+    /* the free tail of stdio's arena goes back at every ph_scavenge: count
+     * the pages after one, as at the end */
+    ph_scavenge(h, 0);
     ph_get_stats(h, &st);
     const size_t pages_free = st.pages_free;
     if (st.regions != 1 || st.pages_free == st.pages_total)
@@ -128,7 +131,7 @@ int main(void)
         if (ph_check(h) != PH_OK)
             fail("ph_check after the frees", NULL);
     }
-    ph_scavenge(h, 0); /* empty span caches back to the pages */
+    ph_scavenge(h, 0); /* the empty-arena cache and free tails back to the pages */
     ph_get_stats(h, &st);
     if (st.pages_free != pages_free)
         fail("pages still in use after every free", NULL);

@@ -410,9 +410,10 @@ void ph_object_init(ph_heap *h);
  * held; the cache holds one). */
 void ph_object_cache_give_all(ph_heap *h);
 
-/* Gives the whole pages of large free chunks back to the page allocator
- * (the lock is held; from ph_scavenge and ph_idle). */
-void ph_object_trim(ph_heap *h);
+/* Gives the whole pages of free chunks back to the page allocator (the
+ * lock is held; from ph_scavenge, all: every free chunk, and ph_idle: only
+ * chunks of at least an arena). */
+void ph_object_trim(ph_heap *h, bool all);
 
 /* The object layer's invariants over every region (from ph_check). */
 int ph_object_check(const ph_heap *h);

@@ -516,7 +516,9 @@ static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
         if (n - PH_ALIGN - q != 0 && n - PH_ALIGN - q < PH_FIT_MIN)
             q -= pg;
     }
-    if (q <= p || ((q - p) >> h->page_shift_) < arena_pages(h))
+    /* a stretch in the middle splits the arena: only when it is worth an
+     * arena; the arena's free head or tail goes back whatever its size */
+    if (q <= p || (!head && !tail && ((q - p) >> h->page_shift_) < arena_pages(h)))
         return false;
     list_unlink(h, u, s);
     if (!head) { /* the arena before the pages: [.., p) */
@@ -550,13 +552,15 @@ static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
     return true;
 }
 
-/* Gives back the whole pages inside free chunks, where they come to at
- * least an arena (fit_trim): only from ph_scavenge and ph_idle, so that
- * frees stay short and a heap that frees and soon allocates again does
- * not move pages to and fro. */
-void ph_object_trim(ph_heap *h)
+/* Gives back the whole pages inside free chunks (fit_trim): from
+ * ph_scavenge (all: every free chunk, so an arena's free head and tail go
+ * back whatever their size) and ph_idle (only chunks of at least an
+ * arena's bytes: a short pass for the idle loop).  Never from ph_free, so
+ * that frees stay short and a heap that frees and soon allocates again
+ * does not move pages to and fro. */
+void ph_object_trim(ph_heap *h, bool all)
 {
-    unsigned i = list_of(arena_pages(h) << h->page_shift_);
+    unsigned i = all ? 0u : list_of(arena_pages(h) << h->page_shift_);
 
     for (i = map_find(h, i); i < PH_FIT_LISTS; i = map_find(h, i + 1)) {
         fchunk *c = h->fit_free_[i];

@@ -223,7 +223,7 @@ size_t ph_scavenge(ph_heap *h, size_t nbytes)
     /* Cached empty spans first, so their pages can be released too;
      * ph_scavenge(h, 0) does only this. */
     ph_object_cache_flush(h);
-    ph_object_trim(h);
+    ph_object_trim(h, true);
     done = nbytes == 0 ? 0 : scavenge_locked(h, nbytes, SIZE_MAX);
     ph_unlock(h);
     return done;
@@ -237,7 +237,7 @@ size_t ph_idle(ph_heap *h)
         return 0;
     ph_lock(h);
     ph_object_cache_flush(h); /* as ph_scavenge */
-    ph_object_trim(h);
+    ph_object_trim(h, false);
     used = h->pages_total_ - h->pages_free_;
     if (h->peak_used_ < used)
         h->peak_used_ = used;

