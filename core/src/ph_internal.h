@@ -413,7 +413,15 @@ void ph_object_cache_give_all(ph_heap *h);
 /* Gives the whole pages of free chunks back to the page allocator (the
  * lock is held; from ph_scavenge, all: every free chunk, and ph_idle: only
  * chunks of at least an arena). */
-void ph_object_trim(ph_heap *h, bool all);
+void ph_object_trim_lists(ph_heap *h, bool all);
+
+/* ph_object_trim_lists when there is an arena: a heap of pages only pays
+ * one test per ph_scavenge / ph_idle. */
+static inline void ph_object_trim(ph_heap *h, bool all)
+{
+    if (h->small_spans_ != 0)
+        ph_object_trim_lists(h, all);
+}
 
 /* The object layer's invariants over every region (from ph_check). */
 int ph_object_check(const ph_heap *h);

@@ -558,7 +558,7 @@ static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
  * arena's bytes: a short pass for the idle loop).  Never from ph_free, so
  * that frees stay short and a heap that frees and soon allocates again
  * does not move pages to and fro. */
-void ph_object_trim(ph_heap *h, bool all)
+void ph_object_trim_lists(ph_heap *h, bool all)
 {
     unsigned i = all ? 0u : list_of(arena_pages(h) << h->page_shift_);
 
