@@ -359,12 +359,12 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * the names small_spans / small_span_pages for the arenas and their
  * pages.)
  *
- * Refusing bad pointers: every block of an arena (a page, or 64 *
+ * Refusing bad pointers: every block of an arena (a page, or 128 *
  * PH_ALIGN bytes of a larger page) has an anchor byte naming the first
- * chunk that starts in it (for pages of up to 64 * PH_ALIGN bytes it is
+ * chunk that starts in it (for pages of up to 128 * PH_ALIGN bytes it is
  * the page map's byte, so it costs nothing more).  A free walks from the
- * anchor over the chunk headers to the pointer, at most 64 * PH_ALIGN /
- * (2 * PH_ALIGN) = 32 steps, and only a pointer it lands on exactly is an
+ * anchor over the chunk headers to the pointer, at most 128 * PH_ALIGN /
+ * (2 * PH_ALIGN) = 64 steps, and only a pointer it lands on exactly is an
  * object; the walk reads only headers reached from a trusted one, so the
  * contents of objects cannot make a bad pointer pass.  Bad pointers are
  * refused through the fault hook and change nothing but `faults`:
@@ -384,7 +384,7 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  *     mark them (or the cached arena, O(1)); an allocation that would fail
  *     adds one emptying of the cache (a ph_page_free) and a second search;
  *   ph_malloc, large, n pages: one ph_page_alloc of n pages plus O(n);
- *   ph_free, small: O(R) to find the region, a walk of at most 32 chunk
+ *   ph_free, small: O(R) to find the region, a walk of at most 64 chunk
  *     headers, O(1) to join and list; when its arena empties, at most two
  *     ph_page_free of an arena (it, or the cached one it replaces) and a
  *     rewrite of their page-map and anchor bytes, a word at a time (an

@@ -94,29 +94,31 @@ struct ph_region {
 
 /* Page map codes: what a page holds for the object layer.  A large object
  * is one PH_PM_LARGE page followed by PH_PM_LARGE_MORE pages; pages of
- * ph_page_alloc and free pages are PH_PM_NONE.  A page of a fit arena has
- * bit 7 set: when anchor blocks are pages (pages of at most
- * PH_ANC_MAX_BLOCK bytes) its code is its anchor byte, else PH_PM_FIT and
- * the anchors live in their own array. */
+ * ph_page_alloc and free pages are PH_PM_NONE.  The code of a page of a
+ * fit arena is PH_ANC_NONE or more: when anchor blocks are pages (pages of
+ * at most PH_ANC_MAX_BLOCK bytes) it is its anchor byte, else PH_PM_FIT
+ * and the anchors live in their own array. */
 enum {
     PH_PM_NONE = 0,
     PH_PM_LARGE = 0x20,
     PH_PM_LARGE_MORE = 0x21,
     PH_PM_FIT = 0x80
 };
-#define PH_PM_IS_FIT(code) (((code) & 0x80u) != 0)
+#define PH_PM_IS_FIT(code) ((code) >= PH_ANC_NONE)
 
 /* Anchor bytes.  The object layer's chunks tile each fit arena; the anchor
- * of a block (a page, or 64 * PH_ALIGN bytes of a larger page) names the
- * first chunk that starts in it (its user address, in PH_ALIGN units from
- * the block's start), or PH_ANC_NONE when a chunk that started earlier
- * covers the whole block.  A free walks from the anchor of its pointer's
- * block over the chunk headers to the pointer: only a pointer the walk
- * lands on exactly is a chunk, so a bad pointer is refused without a
- * bitmap of object starts.  Bytes outside fit arenas have bit 7 clear. */
+ * of a block (a page, or 128 * PH_ALIGN bytes of a larger page) names the
+ * first chunk that starts in it (PH_ANC_FIT plus its user address, in
+ * PH_ALIGN units from the block's start: 0x80 .. 0xFF), or is PH_ANC_NONE
+ * (0x7F) when a chunk that started earlier covers the whole block.  A
+ * free walks from the anchor of its pointer's block over the chunk
+ * headers to the pointer: only a pointer the walk lands on exactly is a
+ * chunk, so a bad pointer is refused without a bitmap of object starts.
+ * Bytes outside fit arenas are below PH_ANC_NONE (the page map's other
+ * codes, or 0). */
 #define PH_ANC_FIT 0x80u
-#define PH_ANC_NONE 0xFFu
-#define PH_ANC_MAX_BLOCK (64u * PH_ALIGN)
+#define PH_ANC_NONE 0x7Fu
+#define PH_ANC_MAX_BLOCK (128u * PH_ALIGN)
 
 /* Chunks.  A chunk of S bytes (a multiple of PH_ALIGN, at least
  * PH_FIT_MIN) whose user address is u spans [u - PH_FIT_HDR, u - PH_FIT_HDR
@@ -346,7 +348,7 @@ size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift);
 /* log2 of the anchor block for pages of 2^page_shift bytes. */
 static inline uint32_t ph_anc_shift(uint32_t page_shift)
 {
-    uint32_t max = PH_ALIGN == 8 ? 9u : 10u; /* log2(PH_ANC_MAX_BLOCK) */
+    uint32_t max = PH_ALIGN == 8 ? 10u : 11u; /* log2(PH_ANC_MAX_BLOCK) */
     return page_shift < max ? page_shift : max;
 }
 

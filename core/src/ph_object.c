@@ -32,7 +32,7 @@
  * pointer the walk does not land on exactly is no chunk, and a chunk whose
  * header says free is a double free.  The walk never reads a header it
  * did not reach from a trusted one, so user data cannot forge a chunk, and
- * it takes at most PH_ANC_MAX_BLOCK / PH_FIT_MIN = 32 steps (usually none:
+ * it takes at most PH_ANC_MAX_BLOCK / PH_FIT_MIN = 64 steps (usually none:
  * most chunks are the first of their block).  The anchors are the page map
  * itself for pages of up to PH_ANC_MAX_BLOCK bytes: refusing every bad free
  * costs no metadata beyond the byte a page that large runs need anyway.
@@ -682,11 +682,13 @@ static int fit_locate(const ph_heap *h, const struct ph_region *r, uintptr_t a, 
 
     for (;;) {
         uint8_t anc = r->fanc[blk];
-        if ((anc & PH_ANC_FIT) == 0)
-            return PH_FAULT_BAD_POINTER;
-        q = r->base + ((uintptr_t)blk << h->anc_shift_) + (anc & ANC_OFF_MASK) * PH_ALIGN;
-        if (anc != PH_ANC_NONE && q <= a)
-            break;
+        if (anc != PH_ANC_NONE) { /* (else a chunk from an earlier block) */
+            if ((anc & PH_ANC_FIT) == 0)
+                return PH_FAULT_BAD_POINTER;
+            q = r->base + ((uintptr_t)blk << h->anc_shift_) + (anc & ANC_OFF_MASK) * PH_ALIGN;
+            if (q <= a)
+                break;
+        }
         if (blk == 0)
             return PH_FAULT_BAD_POINTER;
         blk--;
@@ -871,7 +873,7 @@ void ph_free(ph_heap *h, void *p)
          * a misaligned a never passes). */
         if (d + PH_ANC_FIT * PH_ALIGN != (uintptr_t)anc * PH_ALIGN) {
             if ((anc & PH_ANC_FIT) == 0)
-                break;
+                break; /* no chunk starts in the block, or no arena */
             /* bytes from the block's first chunk to a: not a multiple of
              * PH_ALIGN for a misaligned a, which the walk then never
              * reaches */
