@@ -277,6 +277,33 @@ static void osnap_same(const osnap *s, size_t faults_delta, int line)
 
 enum { OP_FREE, OP_REALLOC, OP_REALLOC0, OP_USABLE, NOPS };
 
+/* The objects of a test threaded through themselves (their first word). */
+static void *fit_push(void *list, void *o)
+{
+    *(void **)o = list;
+    return o;
+}
+
+static void fit_free_list(void *list)
+{
+    while (list != NULL) {
+        void *next = *(void **)list;
+        ph_free(&suite_heap, list);
+        list = next;
+    }
+}
+
+/* The same for a list of single pages from ph_page_alloc; the list is
+ * empty again after it. */
+static void fit_free_pages(void **list)
+{
+    while (*list != NULL) {
+        void *next = *(void **)*list;
+        ph_page_free(&suite_heap, *list, 1);
+        *list = next;
+    }
+}
+
 /* Every entry point on p is refused with `code`. */
 static void refused_at(const void *p, int code, const char *name, int line)
 {
@@ -415,11 +442,7 @@ void group_objects_refusals(void)
             SUITE_PTR_EQ(ph_malloc(&suite_heap, nofit), NULL);
         SUITE_PTR_EQ(ph_aligned_alloc(&suite_heap, 2 * PH_ALIGN, PH_SMALL_MAX), NULL);
         osnap_same(&s, 0, __LINE__);
-        while (pages != NULL) {
-            void *next = *(void **)pages;
-            ph_page_free(&suite_heap, pages, 1);
-            pages = next;
-        }
+        fit_free_pages(&pages);
     }
 
     /* a second free right after a good one, for every live object */
@@ -442,21 +465,6 @@ void group_objects_refusals(void)
  * fit-chunks
  * ====================================================================== */
 
-/* The objects of a test threaded through themselves (their first word). */
-static void *fit_push(void *list, void *o)
-{
-    *(void **)o = list;
-    return o;
-}
-
-static void fit_free_list(void *list)
-{
-    while (list != NULL) {
-        void *next = *(void **)list;
-        ph_free(&suite_heap, list);
-        list = next;
-    }
-}
 
 /* A fresh all-free heap for the next test: the live table emptied. */
 static void fit_reset(size_t ps)
@@ -764,11 +772,7 @@ static bool fit_cache(size_t ps)
     st = fit_stats();
     SUITE_CHECK(st.small_spans == 0 && st.cached_spans == 0 && st.pages_free == total - npages);
     STATS_ACCOUNTING(&suite_heap, npages);
-    while (pages != NULL) {
-        void *next = *(void **)pages;
-        ph_page_free(&suite_heap, pages, 1);
-        pages = next;
-    }
+    fit_free_pages(&pages);
 
     /* a page allocation that would fail takes the cached arena back */
     p = (char *)ph_malloc(&suite_heap, 1);
@@ -779,11 +783,7 @@ static bool fit_cache(size_t ps)
         pages = fit_push(pages, pg);
     st = fit_stats();
     SUITE_CHECK(npages == total && st.pages_free == 0 && st.small_spans == 0 && st.cached_spans == 0);
-    while (pages != NULL) {
-        void *next = *(void **)pages;
-        ph_page_free(&suite_heap, pages, 1);
-        pages = next;
-    }
+    fit_free_pages(&pages);
 
     /* so does ph_malloc: every page but the cached arena's taken, a page
      * run that fits in the arena's pages is served from them (one that
@@ -809,11 +809,7 @@ static bool fit_cache(size_t ps)
         SUITE_PTR_EQ(big, NULL);
         SUITE_CHECK(failed_stats_ok(&before, &st));
     }
-    while (pages != NULL) {
-        void *next = *(void **)pages;
-        ph_page_free(&suite_heap, pages, 1);
-        pages = next;
-    }
+    fit_free_pages(&pages);
     ALL_FREE(&suite_heap);
     return true;
 }

@@ -98,17 +98,22 @@ static inline unsigned floor_log2(size_t x) /* x >= 1 */
 }
 
 /* The list of a free chunk of s bytes (s >= PH_FIT_MIN, a multiple of
- * PH_ALIGN): exact up to PH_FIT_EXACT_MAX, then [2^f + k 2^(f-2), ...). */
-static inline unsigned list_of(size_t s)
+ * PH_ALIGN): exact up to PH_FIT_EXACT_MAX (inline everywhere), then
+ * [2^f + k 2^(f-2), ...) (one copy at -Os). */
+static unsigned list_of_large(size_t s)
 {
-    unsigned fl;
+    unsigned fl = floor_log2(s);
 
-    if (s <= PH_FIT_EXACT_MAX)
-        return (unsigned)((s - PH_FIT_MIN) / PH_ALIGN);
-    fl = floor_log2(s);
     if (fl >= FL0 + (PH_FIT_LISTS - PH_FIT_EXACT) / 4u) /* (a PH_FIT_ARENA of 128 KiB or more) */
         return PH_FIT_LISTS - 1u;
     return PH_FIT_EXACT + (fl - FL0) * 4u + (unsigned)((s >> (fl - 2)) & 3u);
+}
+
+PH_FAST_INLINE unsigned list_of(size_t s)
+{
+    if (s <= PH_FIT_EXACT_MAX)
+        return (unsigned)((s - PH_FIT_MIN) / PH_ALIGN);
+    return list_of_large(s);
 }
 
 PH_FAST_INLINE void map_set(ph_heap *h, unsigned i)
@@ -140,7 +145,7 @@ static unsigned map_find(const ph_heap *h, unsigned i)
 
 PH_FAST_INLINE void list_push(ph_heap *h, uintptr_t u, size_t s)
 {
-    unsigned i = s <= PH_FIT_EXACT_MAX ? (unsigned)((s - PH_FIT_MIN) / PH_ALIGN) : list_of(s);
+    unsigned i = list_of(s);
     fchunk *c = (fchunk *)u, *head = h->fit_free_[i];
 
     c->next = head;
@@ -150,6 +155,19 @@ PH_FAST_INLINE void list_push(ph_heap *h, uintptr_t u, size_t s)
     else
         map_set(h, i);
     h->fit_free_[i] = c;
+}
+
+/* The head of list i, which holds one, off the list. */
+PH_FAST_INLINE fchunk *list_pop(ph_heap *h, unsigned i)
+{
+    fchunk *c = h->fit_free_[i];
+
+    h->fit_free_[i] = c->next;
+    if (c->next != NULL)
+        c->next->prev = NULL;
+    else
+        map_clear(h, i);
+    return c;
 }
 
 PH_FAST_INLINE void list_unlink(ph_heap *h, uintptr_t u, size_t s)
@@ -391,7 +409,7 @@ static uintptr_t arena_new(ph_heap *h, size_t cs)
             size_t ws = csize(wh);
             list_unlink(h, w, ws);
             end = w + ws;
-            *anc_at(h, r, w) = same_block(h, w, end) ? anc_code(h, end) : (uint8_t)PH_ANC_NONE;
+            anc_drop(h, r, u, w, end);
         } else {
             *hdr_of(w) = wh & ~PH_FIT_FIRST;
             end = w;
@@ -463,10 +481,9 @@ static uintptr_t fit_take(ph_heap *h, size_t cs, size_t *s)
         i = map_find(h, i + 1);
         if (i == PH_FIT_LISTS)
             return 0;
-        c = h->fit_free_[i];
     }
+    c = list_pop(h, i);
     *s = csize(*hdr_of((uintptr_t)c));
-    list_unlink(h, (uintptr_t)c, *s);
     return (uintptr_t)c;
 }
 
@@ -576,8 +593,7 @@ void ph_object_trim_lists(ph_heap *h, bool all)
 /* Frees the chunk in use at u (header hd) of region r: joins its free
  * neighbours, then onto its list, or, when the arena is empty, to
  * arena_drop. */
-PH_FAST_INLINE void fit_release_inline(ph_heap *h, const struct ph_region *r, uintptr_t u,
-                                       size_t hd)
+PH_COLD void fit_release(ph_heap *h, const struct ph_region *r, uintptr_t u, size_t hd)
 {
     size_t s = csize(hd), nh;
     uintptr_t n = u + s;
@@ -610,12 +626,6 @@ PH_FAST_INLINE void fit_release_inline(ph_heap *h, const struct ph_region *r, ui
         return;
     }
     list_push(h, u, s);
-}
-
-/* fit_release_inline, one copy for the slow paths. */
-PH_COLD void fit_release(ph_heap *h, const struct ph_region *r, uintptr_t u, size_t hd)
-{
-    fit_release_inline(h, r, u, hd);
 }
 
 /* ---- large objects ----------------------------------------------------- */
@@ -785,36 +795,23 @@ static void *alloc_slow(ph_heap *h, size_t size)
 }
 
 /* ph_malloc's work, the lock held: the head of the request's exact list,
+ * else of the first non-empty list above it in the same map word (split),
  * else alloc_slow. */
 PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
 {
     if (size <= PH_FIT_EXACT_MAX - HDR) {
         size_t cs = chunk_for(size);
         unsigned i = (unsigned)((cs - PH_FIT_MIN) / PH_ALIGN);
-        fchunk *c = h->fit_free_[i];
         uintptr_t u;
-        size_t s;
 
-        if (c == NULL) { /* the first chunk of the next non-empty list */
+        if (h->fit_free_[i] == NULL) { /* the next non-empty list's head */
             uint32_t m = h->fit_map_[(i + 1) / MAPW] & (~(uint32_t)0 << ((i + 1) % MAPW));
             if (m == 0)
                 return alloc_slow(h, size);
             i = ((i + 1) & ~(MAPW - 1)) + ph_ctz((ph_word_t)m);
-            c = h->fit_free_[i];
         }
-        u = (uintptr_t)c;
-        h->fit_free_[i] = c->next;
-        if (c->next != NULL)
-            c->next->prev = NULL;
-        else
-            map_clear(h, i);
-        s = csize(*hdr_of(u));
-        if (s == cs) { /* an exact fit */
-            *hdr_of(u) |= PH_FIT_CINUSE;
-            *hdr_of(u + cs) |= PH_FIT_PINUSE;
-            return c;
-        }
-        return carve(h, u, s, cs);
+        u = (uintptr_t)list_pop(h, i);
+        return carve(h, u, csize(*hdr_of(u)), cs); /* (exact: carve splits nothing) */
     }
     return alloc_slow(h, size);
 }
