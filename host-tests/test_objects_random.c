@@ -628,8 +628,9 @@ static void rh_realloc(rheap *R)
         stats_all_assert(&a, &b, 0, what);
     } else if (!was_large && to_small) {
         /* a growth: in place into free memory after it (no page changes
-         * hands), or moved */
-        if (!usable_ok(&R->h, size, R->ps, u))
+         * hands), or moved: into a chunk, or into a page run of its own
+         * when no arena fitted */
+        if (b.large_objects == a.large_objects && !usable_ok(&R->h, size, R->ps, u))
             RFAIL(R, "%s: usable size %zu, expected %zu", what, u,
                   fit_chunk(size) - PH_FIT_HDR);
         if (q == o.p)

@@ -8,9 +8,11 @@
  *             range, usable pages right after the metadata;
  *   bitmap    the bits past a region's last page are set (in use for ever);
  *   released  no page is both in use and released (the scavenger's state);
- *   leaf      each chunk's summary equals the summary of its bitmap word,
- *             leaves past the last chunk are (0, 0, 0);
- *   tree      each inner node is the merge of its two children;
+ *   leaf      each chunk's inner run and value in the run index equal
+ *             what its bitmap words give, the lanes past the last chunk
+ *             are 0;
+ *   tree      each byte of a level above is the largest lane of its word
+ *             one level down, the padding lanes 0;
  *   counts    the heap's page counts equal what the bitmaps say;
  *   hint      no free page lies below the search hint;
  *   objects   page map and object bitmap agree with each other and the
@@ -40,8 +42,7 @@ static int check_region_layout(const ph_heap *h, const struct ph_region *r)
         return PH_CHECK_REGIONS;
     if (r->npages == 0 || r->npages > PH_REGION_MAX_PAGES ||
         r->nchunks != (r->npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2 ||
-        r->leaves < r->nchunks || r->leaves != (size_t)1 << r->height ||
-        (r->leaves >> 1) >= r->nchunks)
+        r->nlevels != ph_region_levels(r->nchunks, NULL))
         return PH_CHECK_REGIONS;
     if (ph_region_meta_bytes(r->npages, h->page_shift_) > meta_bytes)
         return PH_CHECK_REGIONS;
@@ -50,24 +51,32 @@ static int check_region_layout(const ph_heap *h, const struct ph_region *r)
 
 static int check_region_tree(const struct ph_region *r)
 {
-    size_t c, first, v;
-    uint32_t child_len = PH_CHUNK_PAGES;
+    size_t c, j, sizes[PH_MAX_LEVELS];
+    uint32_t k;
 
-    for (c = 0; c < r->leaves; c++) {
-        ph_sum leaf = ph_node(r, r->leaves + c);
-        if (c < r->nchunks) {
-            if (!ph_sum_eq(leaf, ph_word_summary(r->alloc[c])))
+    ph_region_levels(r->nchunks, sizes);
+    for (c = 0; c < sizes[0] * PH_LANES; c++) {
+        if (c >= r->nchunks) {
+            if (r->lv[0][c] != 0)
                 return PH_CHECK_LEAF;
-        } else if (leaf.start != 0 || leaf.max != 0 || leaf.end != 0) {
+        } else if (r->inner[c] != ph_region_inner(r->alloc[c]) ||
+                   r->lv[0][c] != ph_region_value(r, c)) {
             return PH_CHECK_LEAF;
         }
     }
-    for (first = r->leaves >> 1; first >= 1; first >>= 1) {
-        for (v = first; v < 2 * first; v++)
-            if (!ph_sum_eq(ph_node(r, v),
-                           ph_sum_merge(ph_node(r, 2 * v), ph_node(r, 2 * v + 1), child_len)))
+    for (k = 1; k < r->nlevels; k++) {
+        for (j = 0; j < sizes[k] * PH_LANES; j++) {
+            uint32_t want = 0;
+            if (j < sizes[k - 1]) {
+                const uint8_t *lane = r->lv[k - 1] + j * PH_LANES;
+                unsigned i;
+                for (i = 0; i < PH_LANES; i++)
+                    if (lane[i] > want)
+                        want = lane[i];
+            }
+            if (r->lv[k][j] != want)
                 return PH_CHECK_TREE;
-        child_len <<= 1;
+        }
     }
     return PH_OK;
 }
@@ -215,8 +224,11 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
         return;
     ph_lock(h);
     for (i = 0; i < h->nregions_; i++)
-        if (h->regions_[i]->tree[1].max > largest)
-            largest = h->regions_[i]->tree[1].max;
+    {
+        size_t run = ph_region_longest(h->regions_[i]);
+        if (run > largest)
+            largest = run;
+    }
     out->page_size = (size_t)1 << h->page_shift_;
     out->regions = h->nregions_;
     out->pages_total = h->pages_total_;

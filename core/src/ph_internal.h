@@ -14,18 +14,28 @@
  *   summary (start, max, end) of a range of pages: free pages at its low
  *           end, longest free run inside it, free pages at its high end.
  *
- * The summary tree of a region is a complete binary tree stored as an
- * implicit array: node 1 is the root, node v has children 2v and 2v+1, and
- * the leaves (chunk c is node leaves + c) start at index `leaves`, the
- * number of chunks rounded up to a power of two.  Leaves past the last chunk
- * summarise nothing and hold (0, 0, 0), as do the bits past the region's
- * last page (marked in use for ever), so no run is ever found past the end.
- * A radix of 2 keeps every merge to one pair of children: the cost of
- * updating a run is (height + chunks covered) pair merges, and the search is
- * one root-to-leaf descent testing two children per level.
+ * The run index of a region answers first fit in a few word operations.
+ * The first fit for n pages is the lowest page that begins a free run of
+ * at least n pages (a run begins at a free page whose page below is in use,
+ * or at the region's first page).  Each chunk c has a byte, its value: the
+ * longest free run that begins in it, counted on into the chunks above and
+ * capped at PH_RUN_CAP = 2W - 1 pages.  Level 0 of the index is these
+ * bytes; a byte of level k + 1 is the largest of the PH_LANES bytes of one
+ * word of level k; the top level is one word.  Values fit in 7 bits, so a
+ * word compares all its lanes with n at once (lanes_ge: a subtraction and
+ * a mask), and the search reads one word per level: the first lane of the
+ * top word whose value is at least n, then that lane's word one level
+ * down, to the first chunk whose value is n or more; the run is in its
+ * bitmap word, or is its top run going on above it.  An update changes the
+ * bitmap words of the run, the values of its chunks, of the chunk above it
+ * and of the chunk where the free run below it begins (at most two chunks
+ * down: the cap), and the maxima above them up to the first level where
+ * none changes.  Requests over the cap (more than 2W - 1 pages) scan the
+ * capped values of level 0 and measure each such run.  inner[c] (the
+ * longest run touching neither end of chunk c's word) lets a chunk whose
+ * word did not change get its value from a few reads.
  *
- * A tree whose regions are not adjacent cannot join runs across regions:
- * each region has its own tree, and an allocation tries them in address
+ * Runs never join across regions: each region has its own index, and an allocation tries them in address
  * order, so no run spans two regions.
  */
 #ifndef PH_INTERNAL_H
@@ -42,11 +52,16 @@
  * (up to twice the region, rounded to a power of two) must fit. */
 #define PH_REGION_MAX_PAGES ((size_t)1 << 31)
 
-/* Summary of a range of pages.  Three 32-bit fields, not one packed word:
- * the tree walk reads start/max/end of two children at every level, and
- * unpacking a shared word would cost a shift and a mask per field on the hot
- * path (and 64-bit words cost two instructions each on a Cortex-M); the
- * price is 12 bytes a node (about 24 bytes per chunk). */
+/* The run index (above): byte lanes per word, the cap of a chunk's value,
+ * and the most levels a region can need (2^26 chunks of 32 pages in
+ * 4-lane words: 13 levels; 2^25 of 64 in 8-lane words: 9). */
+#define PH_LANES ((unsigned)sizeof(ph_word_t))
+#define PH_LANE_LOG2 (PH_WORD_LOG2 - 3)
+#define PH_RUN_CAP ((unsigned)PH_CHUNK_PAGES)
+#define PH_MAX_LEVELS 13
+
+/* Summary of a range of pages: ph_check and ph_get_stats fold the chunks'
+ * summaries (ph_sum_merge) to measure the longest free run exactly. */
 typedef struct ph_sum {
     uint32_t start; /* free pages at the low end  */
     uint32_t max;   /* longest free run           */
@@ -60,7 +75,6 @@ struct ph_region {
     uintptr_t raw_end;
     size_t npages;         /* usable pages                                */
     size_t nchunks;        /* bitmap words: ceil(npages / PH_CHUNK_PAGES) */
-    size_t leaves;         /* nchunks rounded up to a power of two        */
     size_t meta_pages;     /* pages below base taken by metadata          */
     size_t granule;        /* release unit in bytes, 0 = never released   */
     /* Granules that may be released: those wholly inside the usable pages
@@ -75,13 +89,14 @@ struct ph_region {
     size_t scav_top;       /* bits of chunks >= scav_top are clear: the
                               scavenger's downward cursor                  */
     uint32_t gran_shift;   /* log2(pages per granule)                      */
-    uint32_t height;       /* log2(leaves)                                */
+    uint32_t nlevels;      /* levels of the run index, the top one word   */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
     ph_word_t *released;   /* nchunks words, 1 = free and released        */
-    /* The tree, one summary per node (node v at index v, node 0 unused):
-     * a pull reads the two children, which sit side by side, through one
-     * pointer with fixed offsets. */
-    ph_sum *tree;          /* 2 * leaves nodes                             */
+    uint8_t *inner;        /* nchunks bytes: longest run of the chunk's
+                              word touching neither end                    */
+    uint8_t *lv[PH_MAX_LEVELS]; /* the run index, level k word-aligned,
+                              lv[0] one value per chunk, zero-padded to
+                              whole words                                  */
     /* The object layer's view (ph_object.c). */
     ph_word_t *obj;        /* nchunks words, 1 = page held by an object
                               (fit arena or large run): ph_page_free
@@ -141,16 +156,6 @@ enum {
 struct ph_fit_chunk {
     struct ph_fit_chunk *next, *prev; /* prev NULL: the list's head */
 };
-
-static inline ph_sum ph_node(const struct ph_region *r, size_t v)
-{
-    return r->tree[v];
-}
-
-static inline void ph_set_node(struct ph_region *r, size_t v, ph_sum s)
-{
-    r->tree[v] = s;
-}
 
 /* ---- chunk (one word) operations: ph_chunk.c ---- */
 
@@ -352,22 +357,37 @@ static inline uint32_t ph_anc_shift(uint32_t page_shift)
     return page_shift < max ? page_shift : max;
 }
 
-/* Rebuilds every summary of r from its bitmap.  O(nodes). */
+/* Levels of the run index of a region of nchunks chunks; sizes[k] (when
+ * not NULL) gets the words of level k. */
+uint32_t ph_region_levels(size_t nchunks, size_t *sizes);
+
+/* Longest free run of r, exactly: the top of its run index when under the
+ * cap, else every capped run measured.  O(chunks) at worst. */
+size_t ph_region_longest(const struct ph_region *r);
+
+/* Value of chunk c in the run index, computed from the bitmap (ph_check). */
+uint32_t ph_region_value(const struct ph_region *r, size_t c);
+
+/* inner[c] of a bitmap word, computed from the word (ph_check). */
+uint32_t ph_region_inner(ph_word_t used);
+
+/* Rebuilds r's run index from its bitmap.  O(chunks). */
 void ph_region_rebuild(struct ph_region *r);
 
 /* Marks pages [first, first + npages) of r in use or free (the caller has
- * checked the range) and brings the summaries up to date.
- * O(height + chunks covered). */
+ * checked the range) and brings the run index up to date.
+ * O(levels + chunks covered). */
 void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use);
 
 /* Frees pages [first, first + npages) of r (inside r, checked by the
  * caller) when every one is in use and none is object memory, as
  * ph_region_mark(r, first, npages, false); returns 0, or the fault
  * (PH_FAULT_DOUBLE_FREE, PH_FAULT_BAD_POINTER) with nothing changed.
- * O(height + chunks covered). */
+ * O(levels + chunks covered). */
 int ph_region_free_checked(struct ph_region *r, size_t first, size_t npages);
 
-/* First page index of a run of n free pages in r, or SIZE_MAX. */
+/* First page index of a run of n free pages in r, or SIZE_MAX.
+ * O(levels) for n <= PH_RUN_CAP, O(chunks) above. */
 size_t ph_region_find(const struct ph_region *r, size_t n);
 
 /* ---- page runs for the public API and the object layer: ph_page.c ----

@@ -118,17 +118,13 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
                            size_t meta_pages, uint32_t shift)
 {
     uintptr_t p = meta + sizeof(struct ph_region);
-    size_t c;
+    size_t c, sizes[PH_MAX_LEVELS];
+    uint32_t k;
     unsigned tail;
 
     r->npages = usable;
     r->nchunks = (usable + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
-    r->leaves = 1;
-    r->height = 0;
-    while (r->leaves < r->nchunks) {
-        r->leaves <<= 1;
-        r->height++;
-    }
+    r->nlevels = ph_region_levels(r->nchunks, sizes);
     r->meta_pages = meta_pages;
     r->base = meta + ((uintptr_t)meta_pages << shift);
     r->limit = r->base + ((uintptr_t)usable << shift);
@@ -139,9 +135,12 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     r->obj = r->released + r->nchunks;
     r->scav = r->obj + r->nchunks;
     p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));
-    p = (p + sizeof(uint32_t) - 1) & ~(uintptr_t)(sizeof(uint32_t) - 1);
-    r->tree = (ph_sum *)p;
-    r->pmap = (uint8_t *)(r->tree + 2 * r->leaves);
+    for (k = 0; k < r->nlevels; k++) {
+        r->lv[k] = (uint8_t *)p;
+        p += sizes[k] * sizeof(ph_word_t);
+    }
+    r->inner = (uint8_t *)p;
+    r->pmap = r->inner + r->nchunks;
     r->fanc = r->pmap;
     if (ph_anc_shift(shift) != shift)
         r->fanc = r->pmap + usable;

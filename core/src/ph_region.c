@@ -1,32 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ph_region.c: one region's summary tree, the cold half: its size, bit
- * ranges over a region's bitmaps, building the tree from the bitmap, the
- * walk after a run over many chunks, and the out-of-line copies of the hot
- * half (ph_tree.h) for -Os builds.
+ * ph_region.c: one region's run index, the cold half: its size, bit ranges
+ * over a region's bitmaps, building the index from the bitmap, the search
+ * for runs over the cap, the exact longest run, and the out-of-line copies
+ * of the hot half (ph_tree.h) for -Os builds.
  */
 #include "ph_tree.h"
 
-static size_t round_pow2(size_t x)
+uint32_t ph_region_levels(size_t nchunks, size_t *sizes)
 {
-    size_t p = 1;
-    while (p < x)
-        p <<= 1;
-    return p;
+    uint32_t k = 0;
+    size_t count = nchunks;
+
+    for (;;) {
+        size_t words = (count + PH_LANES - 1) >> PH_LANE_LOG2;
+        if (sizes != NULL)
+            sizes[k] = words;
+        k++;
+        if (count <= PH_LANES)
+            return k;
+        count = words;
+    }
 }
 
 size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift)
 {
-    uint32_t anc = ph_anc_shift(page_shift);
+    uint32_t anc = ph_anc_shift(page_shift), k, levels;
     size_t nchunks = (npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
-    size_t leaves = round_pow2(nchunks);
+    size_t sizes[PH_MAX_LEVELS];
     size_t bytes = ph_align_up(sizeof(struct ph_region), sizeof(ph_word_t));
+
     bytes += 3 * nchunks * sizeof(ph_word_t); /* alloc, released, obj bitmaps */
     bytes += ((nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2) * sizeof(ph_word_t); /* scav */
-    bytes = ph_align_up(bytes, sizeof(uint32_t));
-    bytes += 2 * leaves * sizeof(ph_sum); /* the tree, node 0 unused */
-    bytes += npages;                            /* page map, one byte a page */
-    if (anc != page_shift)                      /* anchors, a byte a block   */
+    levels = ph_region_levels(nchunks, sizes);
+    for (k = 0; k < levels; k++)
+        bytes += sizes[k] * sizeof(ph_word_t); /* the run index */
+    bytes += nchunks;                          /* inner, a byte a chunk */
+    bytes += npages;                           /* page map, a byte a page */
+    if (anc != page_shift)                     /* anchors, a byte a block */
         bytes += npages << (page_shift - anc);
     return bytes;
 }
@@ -79,38 +90,116 @@ void ph_bits_fill(ph_word_t *words, size_t first, size_t n, bool value)
     });
 }
 
-void ph_region_rebuild(struct ph_region *r)
+uint32_t ph_region_inner(ph_word_t used)
 {
-    ph_sum none = { 0, 0, 0 };
-    size_t c, v, first;
-    uint32_t child_len = PH_CHUNK_PAGES;
-
-    for (c = 0; c < r->leaves; c++)
-        ph_set_node(r, r->leaves + c, c < r->nchunks ? ph_word_summary(r->alloc[c]) : none);
-    for (first = r->leaves >> 1; first >= 1; first >>= 1) {
-        for (v = first; v < 2 * first; v++)
-            ph_set_node(r, v, ph_sum_merge(ph_node(r, 2 * v), ph_node(r, 2 * v + 1), child_len));
-        child_len <<= 1;
-    }
+    return inner_of(used);
 }
 
-/* Recomputes the ancestors of leaves [lo, hi] level by level until a level
- * where nothing changed. */
-void ph_region_walk_range(ph_sum *t, size_t lo, size_t hi)
+uint32_t ph_region_value(const struct ph_region *r, size_t c)
 {
-    uint32_t child_len = PH_CHUNK_PAGES;
-    bool changed = true;
+    return chunk_value(r, c);
+}
 
-    while (changed && lo > 1) {
-        size_t v;
-        lo >>= 1;
-        hi >>= 1;
-        changed = false;
-        for (v = lo; v <= hi; v++)
-            if (pull_all(t, v, child_len) != NODE_SAME)
-                changed = true;
-        child_len <<= 1;
+void ph_region_rebuild(struct ph_region *r)
+{
+    size_t c, sizes[PH_MAX_LEVELS], j;
+    uint32_t k;
+
+    for (c = 0; c < r->nchunks; c++)
+        r->inner[c] = (uint8_t)inner_of(r->alloc[c]);
+    ph_region_levels(r->nchunks, sizes);
+    for (c = 0; c < sizes[0] << PH_LANE_LOG2; c++)
+        r->lv[0][c] = c < r->nchunks ? (uint8_t)chunk_value(r, c) : 0;
+    for (k = 1; k < r->nlevels; k++)
+        for (j = 0; j < sizes[k] << PH_LANE_LOG2; j++)
+            r->lv[k][j] = j < sizes[k - 1] ? (uint8_t)lanes_top(level_word(r, k - 1, j)) : 0;
+}
+
+/* Length of the free run that begins at page p of r (p free), counted
+ * until at least `enough`. */
+static size_t run_from(const struct ph_region *r, size_t p, size_t enough)
+{
+    size_t c = p >> PH_CHUNK_LOG2, n;
+    ph_word_t w = r->alloc[c] >> (p & (PH_CHUNK_PAGES - 1));
+
+    if (w != 0)
+        return ph_ctz(w);
+    n = PH_CHUNK_PAGES - (p & (PH_CHUNK_PAGES - 1));
+    for (c++; c < r->nchunks && n < enough; c++) {
+        if (r->alloc[c] != 0)
+            return n + ph_ctz(r->alloc[c]);
+        n += PH_CHUNK_PAGES;
     }
+    return n;
+}
+
+/* The first chunk at or after chunk c whose value is the cap, or SIZE_MAX:
+ * up the levels from c until a word to the right holds a capped lane,
+ * then down to its first one.  O(levels). */
+static size_t next_capped(const struct ph_region *r, size_t c, const size_t *sizes)
+{
+    size_t j = c;
+    uint32_t k = 0;
+    ph_word_t t;
+
+    for (;;) {
+        if ((j >> PH_LANE_LOG2) < sizes[k]) {
+            unsigned lane = (unsigned)(j & (PH_LANES - 1));
+            t = lanes_ge(level_word(r, k, j >> PH_LANE_LOG2), PH_RUN_CAP);
+            while (t != 0 && lane_first(t) < lane) /* lanes left of j */
+                t = lane_drop_first(t);
+            if (t != 0) {
+                j = (j & ~(size_t)(PH_LANES - 1)) + lane_first(t);
+                break;
+            }
+        }
+        if (++k == r->nlevels)
+            return SIZE_MAX;
+        j = (j >> PH_LANE_LOG2) + 1;
+    }
+    while (k-- > 0)
+        j = (j << PH_LANE_LOG2) + lane_first(lanes_ge(level_word(r, k, j), PH_RUN_CAP));
+    return j;
+}
+
+/* Every run that may be longer than the cap (the top run of a chunk whose
+ * value is the cap), lowest first: p its first page, len its length
+ * counted until at least `enough`. */
+#define PH_FOR_CAPPED(r, p, len, enough, body)                                      \
+    do {                                                                           \
+        size_t c_ = 0, sizes_[PH_MAX_LEVELS];                                      \
+        ph_region_levels((r)->nchunks, sizes_);                                    \
+        while ((c_ = next_capped((r), c_, sizes_)) != SIZE_MAX) {                  \
+            ph_word_t w_ = (r)->alloc[c_];                                         \
+            p = (c_ << PH_CHUNK_LOG2) + (w_ != 0 ? PH_WORD_BITS - ph_clz(w_) : 0);  \
+            len = run_from((r), p, (enough));                                      \
+            body                                                                   \
+            c_ = (p + len) >> PH_CHUNK_LOG2; /* where the run ends */              \
+        }                                                                          \
+    } while (0)
+
+size_t ph_region_find_long(const struct ph_region *r, size_t n)
+{
+    size_t p, len;
+
+    PH_FOR_CAPPED(r, p, len, n, {
+        if (len >= n)
+            return p;
+    });
+    return SIZE_MAX;
+}
+
+size_t ph_region_longest(const struct ph_region *r)
+{
+    size_t p, len, best = lanes_top(level_word(r, r->nlevels - 1, 0));
+
+    if (best < PH_RUN_CAP)
+        return best;
+    PH_FOR_CAPPED(r, p, len, SIZE_MAX, {
+        if (len > best)
+            best = len;
+    });
+    return best;
 }
 
 /* The out-of-line copies of ph_tree.h that -Os builds call (ph_page.c);

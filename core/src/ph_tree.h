@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ph_tree.h: the hot half of a region's summary tree (ph_region.c has the
- * rest): marking a run in use or free with the summaries brought up to
- * date, and the first-fit search.  Included by ph_page.c, which inlines it
- * into the page calls (no call inside an allocation or a free but the
- * rare doubling path of the longest-run scan), and by ph_region.c, which
- * keeps the out-of-line copies that -Os builds call instead.
+ * ph_tree.h: the hot half of a region's run index (ph_internal.h says what
+ * it holds; ph_region.c has the cold half): marking a run in use or free
+ * with the index brought up to date, and the first-fit search.  Included
+ * by ph_page.c, which inlines it into the page calls, and by ph_region.c,
+ * which keeps the out-of-line copies that -Os builds call instead.
  *
- * Node v at depth d (root d = 0) covers PH_CHUNK_PAGES << (height - d)
- * pages.  Its summary is the merge of its two children (ph_sum_merge), so
- * after bits of chunks [c0, c1] change, only those leaves and their
- * ancestors need recomputing, level by level, and the walk stops at the
- * first node that stays the same: the tree above was consistent and still
- * is.  The worst case is (c1 - c0 + 1) + 2 * height merges: two paths
- * that meet only at the root, or the ranges of a longer run.
+ * Costs, with K = r->nlevels (1 + ceil(log_R(chunks / R)), R = PH_LANES):
+ *   search  K word tests for n <= PH_RUN_CAP, then one word's first-run
+ *           scan; over the cap a scan of level 0 (chunks / R words) and of
+ *           the bitmap words of the runs it measures;
+ *   update  the run's bitmap words, the values of its chunks plus at most
+ *           three more (the chunk above, and the chunk where the free run
+ *           below begins, at most two chunks down), each a few reads, and
+ *           one lane maximum per changed word per level, up to the first
+ *           level where nothing changed.
  */
 #ifndef PH_TREE_H
 #define PH_TREE_H
@@ -31,172 +32,187 @@
 #define tree_max_run ph_word_max_run_inline
 #endif
 
-/* What an update changed in a node: nothing, only its longest run, or its
- * start or end (and maybe its longest run).  Once a node keeps its start
- * and end, so do all its ancestors: a walk up is a phase of NODE_ENDS
- * steps, then one of NODE_MAX steps, each stopping at the first node that
- * stays the same. */
-enum { NODE_SAME, NODE_MAX, NODE_ENDS };
+/* ---- byte lanes of a word (values 0..127) ---- */
 
-/* Longest run of the node whose children are c[0] and c[1]. */
-PH_HOT_INLINE uint32_t pair_max(const ph_sum *c)
+#define LANE_LO (PH_WORD_ONES / 0xFFu)  /* 0x0101...01 */
+#define LANE_HI (LANE_LO << 7)          /* 0x8080...80 */
+
+/* The top bit of each lane whose value is at least n (1 <= n <= 128): no
+ * lane borrows from the next, as (v | 0x80) - n >= 0. */
+PH_HOT_INLINE ph_word_t lanes_ge(ph_word_t x, uint32_t n)
 {
-    uint32_t max = c[0].max > c[1].max ? c[0].max : c[1].max;
-    uint32_t cross = c[0].end + c[1].start;
-    return cross > max ? cross : max;
+    return ((x | LANE_HI) - LANE_LO * n) & LANE_HI;
 }
 
-/* Recomputes all of inner node v from its children (child_len pages each). */
-PH_HOT_INLINE int pull_all(ph_sum *t, size_t v, uint32_t child_len)
+/* Index of the first lane (lowest address) flagged in t != 0. */
+PH_HOT_INLINE unsigned lane_first(ph_word_t t)
 {
-    const ph_sum *c = t + 2 * v;
-    ph_sum *p = t + v;
-    uint32_t max = pair_max(c);
-    uint32_t start = c[0].start == child_len ? child_len + c[1].start : c[0].start;
-    uint32_t end = c[1].end == child_len ? child_len + c[0].end : c[1].end;
-    int rc = NODE_SAME;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return ph_clz(t) >> 3;
+#else
+    return ph_ctz(t) >> 3;
+#endif
+}
 
-    if (start != p->start || end != p->end) {
-        p->start = start;
-        p->end = end;
-        rc = NODE_ENDS;
+/* t without the flag of its first lane. */
+PH_HOT_INLINE ph_word_t lane_drop_first(ph_word_t t)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return t & ~((ph_word_t)1 << (PH_WORD_BITS - 1 - ph_clz(t)));
+#else
+    return t & (t - 1);
+#endif
+}
+
+/* Lane by lane maximum of a and b. */
+PH_HOT_INLINE ph_word_t lanes_max(ph_word_t a, ph_word_t b)
+{
+    ph_word_t ge = ((a | LANE_HI) - b) & LANE_HI; /* a >= b */
+    ph_word_t m = ge - (ge >> 7);                 /* 0x7F there */
+    return (a & m) | (b & ~m);
+}
+
+/* Largest lane of x. */
+PH_HOT_INLINE uint32_t lanes_top(ph_word_t x)
+{
+#if PH_WORD_BITS == 64
+    x = lanes_max(x, x >> 32);
+#endif
+    x = lanes_max(x, x >> 16);
+    x = lanes_max(x, x >> 8);
+    return (uint32_t)(x & 0xFFu);
+}
+
+/* Word j of level k (levels are word-aligned; read through a type that
+ * may alias the bytes written one by one). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef ph_word_t __attribute__((may_alias)) ph_lane_word;
+#else
+typedef ph_word_t ph_lane_word;
+#endif
+
+PH_HOT_INLINE ph_word_t level_word(const struct ph_region *r, uint32_t k, size_t j)
+{
+    return ((const ph_lane_word *)(const void *)r->lv[k])[j];
+}
+
+/* ---- chunk values ---- */
+
+/* Longest free run of `used` touching neither end of the word. */
+PH_HOT_INLINE uint32_t inner_of(ph_word_t used)
+{
+    ph_word_t x;
+
+    if (used == 0)
+        return 0;
+    x = used | ph_mask_below(ph_ctz(used)) | ~ph_mask_below(PH_WORD_BITS - ph_clz(used));
+    return x == PH_WORD_ONES ? 0 : tree_max_run(x);
+}
+
+/* The value of chunk c (its words and inner[c] up to date): the longest
+ * of its inner runs, its bottom run unless it goes on from the chunk
+ * below, and its top run counted on into the next chunk's bottom run;
+ * capped at PH_RUN_CAP = W pages. */
+PH_HOT_INLINE uint32_t chunk_value(const struct ph_region *r, size_t c)
+{
+    ph_word_t w = r->alloc[c];
+    bool begins = c == 0 || (r->alloc[c - 1] >> (PH_WORD_BITS - 1)) != 0;
+    uint32_t v, top;
+
+    if (w == 0)
+        return begins ? PH_RUN_CAP : 0;
+    v = r->inner[c];
+    if (begins && ph_ctz(w) > v)
+        v = ph_ctz(w);
+    top = ph_clz(w);
+    if (top != 0 && c + 1 < r->nchunks) {
+        ph_word_t next = r->alloc[c + 1];
+        top += next != 0 ? ph_ctz(next) : PH_CHUNK_PAGES;
+        if (top > PH_RUN_CAP)
+            top = PH_RUN_CAP;
     }
-    if (max != p->max) {
-        p->max = max;
-        if (rc == NODE_SAME)
-            rc = NODE_MAX;
-    }
-    return rc;
+    return top > v ? top : v;
 }
 
-/* Recomputes the longest run of inner node v alone: its children kept
- * their start and end, so v keeps its own. */
-PH_HOT_INLINE int pull_max(ph_sum *t, size_t v)
+/* inner after bits [lo, hi) of word w turn in use (nw = w | mask) or free
+ * (nw = w & ~mask), from its value before: only a run that disappears and
+ * was the longest sends it back to the word. */
+PH_HOT_INLINE uint32_t inner_after(ph_word_t w, ph_word_t nw, unsigned lo, unsigned hi,
+                                   uint32_t inner, bool in_use)
 {
-    uint32_t max = pair_max(t + 2 * v);
-    if (max == t[v].max)
-        return NODE_SAME;
-    t[v].max = max;
-    return NODE_MAX;
-}
-
-PH_HOT_INLINE int pull(ph_sum *t, size_t v, uint32_t child_len, int change)
-{
-    return change == NODE_ENDS ? pull_all(t, v, child_len) : pull_max(t, v);
-}
-
-/* Brings the ancestors of node v (of child_len pages) up to date after v
- * changed (`change`), stopping at the first ancestor that stays the same:
- * the tree above it was consistent and still is. */
-PH_HOT_INLINE void walk_up(ph_sum *t, size_t v, uint32_t child_len, int change)
-{
-    if (change == NODE_ENDS) {
-        while (v > 1) {
-            v >>= 1;
-            change = pull_all(t, v, child_len);
-            child_len <<= 1;
-            if (change != NODE_ENDS)
-                break;
-        }
-    }
-    if (change == NODE_SAME)
-        return;
-    while (v > 1) {
-        uint32_t max;
-        v >>= 1;
-        max = pair_max(t + 2 * v);
-        if (max == t[v].max)
-            return;
-        t[v].max = max;
-    }
-}
-
-/* Two changed leaves side by side: climb both until their paths meet, then
- * one path; each side stops pulling once it stops changing. */
-PH_HOT_INLINE void walk_up_pair(ph_sum *t, size_t a, int ca, int cb)
-{
-    size_t b = a + 1;
-    uint32_t child_len = PH_CHUNK_PAGES;
-
-    while (a >> 1 != b >> 1) {
-        a >>= 1;
-        b >>= 1;
-        if (ca != NODE_SAME)
-            ca = pull(t, a, child_len, ca);
-        if (cb != NODE_SAME)
-            cb = pull(t, b, child_len, cb);
-        child_len <<= 1;
-        if (ca == NODE_SAME && cb == NODE_SAME)
-            return;
-    }
-    walk_up(t, a, child_len, ca > cb ? ca : cb);
-}
-
-/* Recomputes the ancestors of leaves [lo, hi] of tree t level by level
- * until a level where nothing changed (a run over three chunks or more:
- * ph_region.c). */
-void ph_region_walk_range(ph_sum *t, size_t lo, size_t hi);
-
-/* Length of the free run around bits [lo, hi) (0 <= lo < hi <= W, free in
- * `used` or about to be) inside one word: up to the nearest used bits. */
-PH_HOT_INLINE uint32_t hole_around(ph_word_t used, unsigned lo, unsigned hi)
-{
-    ph_word_t below = used & ~ph_mask_from(lo);
-    ph_word_t above = used & ~ph_mask_to(hi);
+    ph_word_t free_in = in_use ? w : nw; /* the word where [lo, hi) is free */
+    ph_word_t below = free_in & ~ph_mask_from(lo); /* bits [0, lo) */
+    ph_word_t above = free_in & ~ph_mask_to(hi);   /* bits [hi, W) */
     unsigned left = below != 0 ? PH_WORD_BITS - ph_clz(below) : 0;
     unsigned right = above != 0 ? ph_ctz(above) : PH_WORD_BITS;
-    return (uint32_t)(right - left);
-}
-
-/* Marks pages [lo, hi) of chunk c (0 <= lo < hi <= W) in use (in_use) or free, keeping
- * the chunk's summary exact without rescanning the word where it can:
- * freeing can only grow the longest run to the run around m; allocating
- * shrinks it only when the run around m was the longest.  Returns what
- * changed in the leaf (NODE_*). */
-PH_HOT_INLINE int set_chunk(struct ph_region *r, size_t c, unsigned lo, unsigned hi, bool in_use)
-{
-    ph_word_t m = ph_mask_span(lo, hi);
-    ph_sum *leaf = r->tree + r->leaves + c;
-    ph_word_t w = r->alloc[c], nw;
-    uint32_t start, max, end, old_max = leaf->max;
-    int rc = NODE_SAME;
+    bool inside = left != 0 && right != PH_WORD_BITS;
+    uint32_t gone = 0;
 
     if (in_use) {
-        nw = w | m;
-        if (nw == PH_WORD_ONES) {
-            start = max = end = 0;
+        if (inside) {
+            gone = right - left; /* an inner run splits into shorter ones */
         } else {
-            start = ph_ctz(nw);
-            end = ph_clz(nw);
-            max = hole_around(w, lo, hi) < old_max ? old_max : tree_max_run(nw);
+            /* the bottom or top run: the piece cut off it turns inner */
+            if (left != 0 && lo - left > inner)
+                inner = lo - left;
+            if (right != PH_WORD_BITS && right - hi > inner)
+                inner = right - hi;
         }
-    } else {
-        nw = w & ~m;
-        if (nw == 0) {
-            start = max = end = PH_WORD_BITS;
-        } else {
-            uint32_t hole = hole_around(nw, lo, hi);
-            start = ph_ctz(nw);
-            end = ph_clz(nw);
-            max = hole > old_max ? hole : old_max;
-        }
+    } else if (inside) {
+        if (right - left > inner)
+            inner = right - left;
+    } else if (left != 0) {
+        gone = lo - left; /* an inner piece joins the top run */
+    } else if (right != PH_WORD_BITS) {
+        gone = right - hi; /* an inner piece joins the bottom run */
     }
-    r->alloc[c] = nw;
-    if (start != leaf->start || end != leaf->end) {
-        leaf->start = start;
-        leaf->end = end;
-        rc = NODE_ENDS;
-    }
-    if (max != old_max) {
-        leaf->max = max;
-        if (rc == NODE_SAME)
-            rc = NODE_MAX;
-    }
-    return rc;
+    if (gone != 0 && gone == inner)
+        inner = inner_of(nw);
+    return inner;
 }
 
-/* ph_region_mark's body, inlined where in_use is a constant so that every
- * test of it folds away. */
+/* Bits [lo, hi) of chunk c in use or free, inner[c] kept. */
+PH_HOT_INLINE void set_bits(struct ph_region *r, size_t c, unsigned lo, unsigned hi, bool in_use)
+{
+    ph_word_t m = ph_mask_span(lo, hi), w = r->alloc[c];
+    ph_word_t nw = in_use ? w | m : w & ~m;
+
+    r->inner[c] = (uint8_t)inner_after(w, nw, lo, hi, r->inner[c], in_use);
+    r->alloc[c] = nw;
+}
+
+/* Sets the value of chunk c and carries it up the levels: a byte that
+ * rises above its parent raises the parent; one that falls from its
+ * parent's value sends the parent back to its word; anything else leaves
+ * the parent, and so every level above, as it was.  Each changed chunk is
+ * carried up before the next changes, so every carry starts from a
+ * consistent index. */
+PH_HOT_INLINE void set_value(struct ph_region *r, size_t c)
+{
+    uint32_t old = r->lv[0][c], v = chunk_value(r, c), k;
+
+    if (v == old)
+        return;
+    r->lv[0][c] = (uint8_t)v;
+    for (k = 1; k < r->nlevels; k++) {
+        uint8_t *up = &r->lv[k][c >> PH_LANE_LOG2];
+        uint32_t was = *up;
+        if (v > was) {
+            *up = (uint8_t)v;
+        } else if (old == was) {
+            v = lanes_top(level_word(r, k - 1, c >> PH_LANE_LOG2));
+            if (v == was)
+                return;
+            *up = (uint8_t)v;
+        } else {
+            return;
+        }
+        old = was;
+        c >>= PH_LANE_LOG2;
+    }
+}
+
+/* Marks pages [first, first + npages) in use or free, the index kept. */
 PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bool in_use)
 {
     size_t last = first + npages - 1;
@@ -205,25 +221,27 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
     unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
 
     if (c0 == c1) {
-        walk_up(r->tree, r->leaves + c0, PH_CHUNK_PAGES,
-                set_chunk(r, c0, lo, hi, in_use));
-        return;
+        set_bits(r, c0, lo, hi, in_use);
+    } else {
+        set_bits(r, c0, lo, PH_CHUNK_PAGES, in_use);
+        for (c = c0 + 1; c < c1; c++) {
+            r->alloc[c] = in_use ? PH_WORD_ONES : 0;
+            r->inner[c] = 0; /* and the value stays 0: all in use, or
+                                all free going on from below */
+        }
+        set_bits(r, c1, 0, hi, in_use);
     }
-    if (c1 == c0 + 1) {
-        int ca = set_chunk(r, c0, lo, PH_CHUNK_PAGES, in_use);
-        int cb = set_chunk(r, c1, 0, hi, in_use);
-        walk_up_pair(r->tree, r->leaves + c0, ca, cb);
-        return;
-    }
-    set_chunk(r, c0, lo, PH_CHUNK_PAGES, in_use);
-    for (c = c0 + 1; c < c1; c++) {
-        ph_sum *leaf = r->tree + r->leaves + c;
-        uint32_t n = in_use ? 0 : PH_CHUNK_PAGES;
-        r->alloc[c] = in_use ? PH_WORD_ONES : 0;
-        leaf->start = leaf->max = leaf->end = n;
-    }
-    set_chunk(r, c1, 0, hi, in_use);
-    ph_region_walk_range(r->tree, r->leaves + c0, r->leaves + c1);
+    /* The values that may change: chunks c0 and c1, the chunk below when
+     * its top run reaches c0's bottom run (which may have changed), the
+     * chunk above when its bottom run now begins, or no longer does. */
+    if (c0 > 0 && (r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
+        (r->alloc[c0 - 1] >> (PH_WORD_BITS - 1)) == 0)
+        set_value(r, c0 - 1);
+    set_value(r, c0);
+    if (c1 != c0)
+        set_value(r, c1);
+    if (hi == PH_CHUNK_PAGES && c1 + 1 < r->nchunks)
+        set_value(r, c1 + 1);
 }
 
 /* ph_region_free_checked (ph_internal.h), inlined: the entry checks of a
@@ -241,25 +259,18 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
             return PH_FAULT_DOUBLE_FREE;
         if ((r->obj[c0] & m) != 0)
             return PH_FAULT_BAD_POINTER;
-        walk_up(r->tree, r->leaves + c0, PH_CHUNK_PAGES, set_chunk(r, c0, lo, hi, false));
-        return 0;
-    }
-    if (c1 == c0 + 1) {
+    } else if (c1 == c0 + 1) {
         ph_word_t ma = ph_mask_from(lo), mb = ph_mask_to(hi);
-        int ca, cb;
         if ((r->alloc[c0] & ma) != ma || (r->alloc[c1] & mb) != mb)
             return PH_FAULT_DOUBLE_FREE;
         if (((r->obj[c0] & ma) | (r->obj[c1] & mb)) != 0)
             return PH_FAULT_BAD_POINTER;
-        ca = set_chunk(r, c0, lo, PH_CHUNK_PAGES, false);
-        cb = set_chunk(r, c1, 0, hi, false);
-        walk_up_pair(r->tree, r->leaves + c0, ca, cb);
-        return 0;
+    } else {
+        if (!ph_bits_set_range(r->alloc, first, npages))
+            return PH_FAULT_DOUBLE_FREE;
+        if (!ph_bits_clear(r->obj, first, npages))
+            return PH_FAULT_BAD_POINTER;
     }
-    if (!ph_bits_set_range(r->alloc, first, npages))
-        return PH_FAULT_DOUBLE_FREE;
-    if (!ph_bits_clear(r->obj, first, npages))
-        return PH_FAULT_BAD_POINTER;
     mark_run(r, first, npages, false);
     return 0;
 }
@@ -270,29 +281,42 @@ PH_TREE_INLINE void region_mark(struct ph_region *r, size_t first, size_t npages
     mark_run(r, first, npages, in_use);
 }
 
+/* First fit over the cap (ph_region.c). */
+size_t ph_region_find_long(const struct ph_region *r, size_t n);
+
 PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
 {
-    const ph_sum *t = r->tree;
-    size_t v = 1, base = 0;
-    size_t len = (size_t)PH_CHUNK_PAGES << r->height;
+    uint32_t k = r->nlevels - 1;
+    ph_word_t t, x;
+    size_t j;
 
-    if (t[1].max < n)
+    if (n > PH_RUN_CAP)
+        return ph_region_find_long(r, n);
+    /* Invariant: the first chunk whose value is at least n is in the
+     * subtree of lane j of level k. */
+    t = lanes_ge(level_word(r, k, 0), (uint32_t)n);
+    if (t == 0)
         return SIZE_MAX;
-    /* Invariant: node v holds a run of n; every run that starts left of
-     * node v is shorter than n. */
-    while (v < r->leaves) {
-        const ph_sum *c = t + 2 * v;
-        len >>= 1;
-        if (c[0].max >= n) {
-            v = 2 * v;
-        } else if ((size_t)c[0].end + c[1].start >= n) {
-            return base + len - c[0].end; /* crosses the middle */
-        } else {
-            v = 2 * v + 1;
-            base += len;
-        }
+    j = lane_first(t);
+    while (k > 0) {
+        k--;
+        t = lanes_ge(level_word(r, k, j), (uint32_t)n);
+        j = (j << PH_LANE_LOG2) + lane_first(t);
     }
-    return base + tree_first_run(r->alloc[v - r->leaves], (unsigned)n);
+    /* The run begins in chunk j: the first of its word's runs of n pages
+     * or more, else its top run, which goes on into the chunk above.  A
+     * bottom run that goes on from below is shorter than n (or the chunk
+     * below would have been found).  Runs are visited one by one: adding
+     * the lowest set bit of the free bits clears the lowest run and sets
+     * the bit just past it. */
+    x = ~r->alloc[j];
+    for (;;) {
+        ph_word_t past = x + (x & (~x + 1));
+        unsigned start = ph_ctz(x), end = past != 0 ? ph_ctz(past) : PH_WORD_BITS;
+        if (end - start >= n || end == PH_WORD_BITS)
+            return (j << PH_CHUNK_LOG2) + start;
+        x &= past;
+    }
 }
 
 #endif /* PH_TREE_H */
