@@ -53,7 +53,8 @@
 #include "bench_util.h"
 
 #define PAGE_SIZE 4096u       /* the page trace's x86-64 page             */
-#define MAX_REQUEST_PAGES 64u /* requests are uniform in 1..64 pages      */
+/* Requests are uniform in 1..max_request pages (--max-run, default 64). */
+static size_t max_request = 64;
 #define FILL_PERCENT 75u      /* the heap is held near this fill          */
 #define CALIBRATION_CALLS 1000u
 
@@ -297,7 +298,7 @@ static void bench_step(bench *b)
 {
     b->ops++;
     if (b->live_pages < b->fill_target) {
-        size_t npages = 1 + rng_below(&b->rng, MAX_REQUEST_PAGES);
+        size_t npages = 1 + rng_below(&b->rng, max_request);
         uintptr_t p = bench_alloc(b, npages);
         b->allocs++;
         if (p == 0) {
@@ -388,12 +389,13 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: page_bench [--pages N] [--ops N] [--ref-ops N] [--seed N]"
-            " [--mode perop|plain]\n"
+            " [--mode perop|plain] [--max-run N]\n"
             "  --pages    heap size in 4 KiB pages, metadata included (default 16384)\n"
             "  --ops      measured pageheap operations after warm-up (default 1000000)\n"
             "  --ref-ops  measured reference-model operations, the same trace's first\n"
             "             ones (default 20000, at most --ops; 0 skips the model)\n"
-            "  --mode     perop: one callgrind dump per operation; plain: none\n");
+            "  --mode     perop: one callgrind dump per operation; plain: none\n"
+            "  --max-run  requests are uniform in 1..N pages (default 64)\n");
     exit(2);
 }
 
@@ -414,6 +416,8 @@ int main(int argc, char **argv)
             ops = strtoull(val, NULL, 0);
         else if (strcmp(arg, "--ref-ops") == 0)
             ref_ops = strtoull(val, NULL, 0);
+        else if (strcmp(arg, "--max-run") == 0)
+            max_request = (size_t)strtoull(val, NULL, 0);
         else if (strcmp(arg, "--seed") == 0)
             seed = strtoull(val, NULL, 0);
         else if (strcmp(arg, "--mode") == 0 && strcmp(val, "perop") == 0)
@@ -423,7 +427,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (pages < 2)
+    if (pages < 2 || max_request < 1)
         usage();
     if (ref_ops > ops)
         ref_ops = ops; /* the model runs a prefix of pageheap's trace */

@@ -42,7 +42,8 @@ static int check_region_layout(const ph_heap *h, const struct ph_region *r)
         return PH_CHECK_REGIONS;
     if (r->npages == 0 || r->npages > PH_REGION_MAX_PAGES ||
         r->nchunks != (r->npages + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2 ||
-        r->nlevels != ph_region_levels(r->nchunks, NULL))
+        r->nlevels != ph_region_levels(r->nchunks, NULL) || r->top_words == 0 ||
+        r->top_words > PH_TOP_WORDS)
         return PH_CHECK_REGIONS;
     if (ph_region_meta_bytes(r->npages, h->page_shift_) > meta_bytes)
         return PH_CHECK_REGIONS;
@@ -55,6 +56,8 @@ static int check_region_tree(const struct ph_region *r)
     uint32_t k;
 
     ph_region_levels(r->nchunks, sizes);
+    if (r->top_words != sizes[r->nlevels - 1])
+        return PH_CHECK_TREE;
     for (c = 0; c < sizes[0] * PH_LANES; c++) {
         if (c >= r->nchunks) {
             if (r->lv[0][c] != 0)

@@ -59,6 +59,9 @@
 #define PH_LANE_LOG2 (PH_WORD_LOG2 - 3)
 #define PH_RUN_CAP ((unsigned)PH_CHUNK_PAGES)
 #define PH_MAX_LEVELS 13
+/* The top level of the run index is at most this many words, scanned in
+ * order by a search (one level less to carry every update up). */
+#define PH_TOP_WORDS 8u
 
 /* Summary of a range of pages: ph_check and ph_get_stats fold the chunks'
  * summaries (ph_sum_merge) to measure the longest free run exactly. */
@@ -89,7 +92,8 @@ struct ph_region {
     size_t scav_top;       /* bits of chunks >= scav_top are clear: the
                               scavenger's downward cursor                  */
     uint32_t gran_shift;   /* log2(pages per granule)                      */
-    uint32_t nlevels;      /* levels of the run index, the top one word   */
+    uint32_t nlevels;      /* levels of the run index                     */
+    uint32_t top_words;    /* words of its top level, 1..PH_TOP_WORDS     */
     ph_word_t *alloc;      /* nchunks words, 1 = in use                   */
     ph_word_t *released;   /* nchunks words, 1 = free and released        */
     uint8_t *inner;        /* nchunks bytes: longest run of the chunk's

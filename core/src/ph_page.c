@@ -125,6 +125,7 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     r->npages = usable;
     r->nchunks = (usable + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2;
     r->nlevels = ph_region_levels(r->nchunks, sizes);
+    r->top_words = (uint32_t)sizes[r->nlevels - 1];
     r->meta_pages = meta_pages;
     r->base = meta + ((uintptr_t)meta_pages << shift);
     r->limit = r->base + ((uintptr_t)usable << shift);

@@ -17,7 +17,7 @@ uint32_t ph_region_levels(size_t nchunks, size_t *sizes)
         if (sizes != NULL)
             sizes[k] = words;
         k++;
-        if (count <= PH_LANES)
+        if (words <= PH_TOP_WORDS)
             return k;
         count = words;
     }
@@ -153,8 +153,14 @@ static size_t next_capped(const struct ph_region *r, size_t c, const size_t *siz
                 break;
             }
         }
-        if (++k == r->nlevels)
-            return SIZE_MAX;
+        if (k + 1 == r->nlevels) {
+            /* the top level: on to its next word */
+            j = (j | (PH_LANES - 1)) + 1;
+            if ((j >> PH_LANE_LOG2) >= sizes[k])
+                return SIZE_MAX;
+            continue;
+        }
+        k++;
         j = (j >> PH_LANE_LOG2) + 1;
     }
     while (k-- > 0)
@@ -191,7 +197,14 @@ size_t ph_region_find_long(const struct ph_region *r, size_t n)
 
 size_t ph_region_longest(const struct ph_region *r)
 {
-    size_t p, len, best = lanes_top(level_word(r, r->nlevels - 1, 0));
+    size_t p, len, best = 0, j, sizes[PH_MAX_LEVELS];
+
+    ph_region_levels(r->nchunks, sizes);
+    for (j = 0; j < sizes[r->nlevels - 1]; j++) {
+        size_t top = lanes_top(level_word(r, r->nlevels - 1, j));
+        if (top > best)
+            best = top;
+    }
 
     if (best < PH_RUN_CAP)
         return best;

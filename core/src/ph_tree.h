@@ -294,10 +294,14 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
         return ph_region_find_long(r, n);
     /* Invariant: the first chunk whose value is at least n is in the
      * subtree of lane j of level k. */
-    t = lanes_ge(level_word(r, k, 0), (uint32_t)n);
-    if (t == 0)
-        return SIZE_MAX;
-    j = lane_first(t);
+    for (j = 0;; j++) {
+        if (j == r->top_words)
+            return SIZE_MAX;
+        t = lanes_ge(level_word(r, k, j), (uint32_t)n);
+        if (t != 0)
+            break;
+    }
+    j = (j << PH_LANE_LOG2) + lane_first(t);
     while (k > 0) {
         k--;
         t = lanes_ge(level_word(r, k, j), (uint32_t)n);
