@@ -145,20 +145,23 @@ static void calibrate(ph_heap *h, ref_model *m)
  * One heap laid out to make the search and the update of one call longest,
  * measured through the same wrappers with the labels "ph-worst-alloc" and
  * "ph-worst-free" (the script prints their largest part).  Every page is in
- * use but a few, placed so that:
- *   A  the only fitting run (W/2 + 1 pages) lies at the high end of chunk
- *      L/2 - 1 (L = leaves): the search descends the whole height taking
- *      the right child at every level, the leaf scan doubles the most
- *      steps, the leaf's longest run is recomputed by the slow path (more
- *      than PH_MAX_RUN_VISITS holes), and every ancestor's end and longest
- *      run change up to the root, both on allocation and on free;
- *   B  the only fitting run (W pages) straddles chunks L/2 - 1 and L/2,
- *      the two leaves whose paths meet only at the root: two slow leaf
- *      updates and two full-height walks, both ways.
- * Runs of more than W + 1 pages add O(n / W) (a word each, and the merges
- * of their ancestors): case C allocates and frees the whole heap in one
- * call each ("ph-whole-alloc", "ph-whole-free").  The per-call formula in
- * pageheap.h states both. */
+ * use but a few, in chunks c0 = C - 3 and c1 = C - 2 (C chunks), so that:
+ *   A  the only fitting run (W/2 + 1 pages) lies inside chunk c0, above
+ *      six single free pages: the search scans every word of the index's
+ *      top level and takes the last one, descends every level, visits
+ *      PH_MAX_RUN_VISITS runs of c0 and searches the rest by doubling; the
+ *      run was c0's longest inner run, so the allocation rescans the word
+ *      (visits, then doubling) and the chunk's value falls at every level
+ *      (a lane maximum recomputed per level); the free raises them again;
+ *   B  the only fitting run (W pages) straddles chunks c0 and c1: both
+ *      values recomputed and carried up, both ways.
+ * Runs of more than W pages take the search over the cap: D lays out runs
+ * of W pages one page apart over the whole heap and asks for W + 1 pages,
+ * which only the last free stretch holds ("ph-long-alloc"): every chunk is
+ * a candidate, O(chunks).  Runs of more than W + 1 pages also add O(n / W)
+ * words to the update: C allocates and frees the whole heap in one call
+ * each ("ph-whole-alloc", "ph-whole-free").  The per-call formula in
+ * pageheap.h states these. */
 
 #ifdef PH_WORD_BITS
 #define WORST_W ((size_t)PH_WORD_BITS)
@@ -198,35 +201,59 @@ static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t
     return ph_check(h) == PH_OK;
 }
 
-/* Runs cases A and B on a fresh heap over mem; prints the tree's height. */
+/* Runs cases A, B, C and D on a fresh heap over mem; prints the index's
+ * levels. */
 static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
 {
-    size_t w = WORST_W, nchunks = (usable + w - 1) / w, leaves = 1, height = 0;
+    size_t w = WORST_W, nchunks = usable / w; /* whole chunks */
     size_t holes[2 * WORST_HOLES];
-    while (leaves < nchunks) {
-        leaves <<= 1;
-        height++;
-    }
-    if (leaves < 2)
+    ph_region_info ri;
+    if (nchunks < 4)
         return false;
-    size_t c0 = leaves / 2 - 1, c1 = leaves / 2; /* paths meet at the root */
+    size_t c0 = nchunks - 3, c1 = nchunks - 2;
     for (size_t i = 0; i < WORST_HOLES; i++) {
-        holes[i] = c0 * w + 2 * i;                      /* low end of c0  */
+        holes[i] = c0 * w + 2 * i;                            /* low end of c0  */
         holes[WORST_HOLES + i] = c1 * w + w / 2 + 1 + 2 * i; /* high part of c1 */
     }
-    bool ok = worst_case(h, mem, bytes, c1 * w - (w / 2 + 1), w / 2 + 1, holes, WORST_HOLES) &&
+    bool ok = worst_case(h, mem, bytes, c0 * w + 2 * WORST_HOLES, w / 2 + 1, holes, WORST_HOLES) &&
               worst_case(h, mem, bytes, c1 * w - w / 2, w, holes, 2 * WORST_HOLES);
     /* C: the whole heap in one call, for the O(n / W) term. */
-    ph_region_info ri;
     if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
         ph_get_region(h, 0, &ri) == PH_OK) {
         void *p = measured_ph_alloc(ph_page_alloc, h, ri.npages, "ph-whole-alloc");
         ok = p == ri.base;
         measured_ph_free(ph_page_free, h, p, ri.npages, "ph-whole-free");
         ok = ok && ph_check(h) == PH_OK;
+    } else {
+        ok = false;
     }
-    printf("worst height=%zu chunk_pages=%zu chunks=%zu ok=%s\n", height, w, nchunks,
-           ok ? "yes" : "no");
+    /* D: runs of exactly W free pages, one used page apart, then a last
+     * stretch of W + 1: a request of W + 1 pages measures every run. */
+    if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
+        ph_get_region(h, 0, &ri) == PH_OK && ph_page_alloc(h, ri.npages) != NULL) {
+        uintptr_t base = (uintptr_t)ri.base;
+        size_t p = 0, last = ri.npages - (w + 1);
+        for (; p + w < last; p += w + 1)
+            ok = ok && worst_free(h, base, ri.npages, p, w);
+        ok = ok && worst_free(h, base, ri.npages, last, w + 1);
+        void *q = measured_ph_alloc(ph_page_alloc, h, w + 1, "ph-long-alloc");
+        ok = ok && (uintptr_t)q == base + last * PAGE_SIZE && ph_check(h) == PH_OK;
+    } else {
+        ok = false;
+    }
+    /* the index's levels (core/src/ph_region.c, ph_region_levels): a byte
+     * per chunk, then one per word of w / 8 lanes, up to a level of at most
+     * 8 words */
+    size_t levels = 0, count = (usable + w - 1) / w, lanes = w / 8;
+    for (;;) {
+        size_t words = (count + lanes - 1) / lanes;
+        levels++;
+        if (words <= 8)
+            break;
+        count = words;
+    }
+    printf("worst levels=%zu chunk_pages=%zu chunks=%zu ok=%s\n", levels, w,
+           (usable + w - 1) / w, ok ? "yes" : "no");
     return ok;
 }
 

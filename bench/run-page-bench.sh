@@ -226,8 +226,9 @@ echo
 echo "### Constructed worst case"
 echo
 echo "A heap laid out to make one call's search and update longest (page_bench.c, worst_cases:"
-echo "the only fitting run at the high end of the chunk left of the middle, or straddling the"
-echo "middle chunk boundary, among words of single free pages), one measured call each:"
+echo "the only fitting run inside, or straddling, the last whole chunks, above single free pages,"
+echo "so the search scans the whole top level and the run's value falls at every level), one"
+echo "measured call each:"
 echo
 for pages in "${HEAPS[@]}"; do
     txt=$WORK/perop-$pages.txt
@@ -238,12 +239,14 @@ for pages in "${HEAPS[@]}"; do
     read -r _ _ _ _ wf <<<"$(label_stat ph-worst-free "$st")"
     read -r _ _ _ _ wha <<<"$(label_stat ph-whole-alloc "$st")"
     read -r _ _ _ _ whf <<<"$(label_stat ph-whole-free "$st")"
-    height=$(grep -o 'worst height=[0-9]*' "$txt" | cut -d= -f2)
+    read -r _ _ _ _ wla <<<"$(label_stat ph-long-alloc "$st")"
+    levels=$(grep -o 'worst levels=[0-9]*' "$txt" | cut -d= -f2)
     chunks=$(grep -o 'worst .*chunks=[0-9]*' "$txt" | sed 's/.*chunks=//')
     grep -q 'worst .*ok=yes' "$txt" || status=1
-    echo "- ${HEAP_NAME[$pages]} (tree height H = $height): worst alloc $((wa - ca)), worst free $((wf - cf))" \
-         "instructions (runs of up to W + 1 pages); the whole heap ($chunks chunks) in one call:" \
-         "alloc $((wha - ca)), free $((whf - cf))."
+    echo "- ${HEAP_NAME[$pages]} (K = $levels levels): worst alloc $((wa - ca)), worst free $((wf - cf))" \
+         "instructions (runs of up to W pages); the whole heap ($chunks chunks) in one call:" \
+         "alloc $((wha - ca)), free $((whf - cf)); W + 1 pages past a candidate run in every chunk:" \
+         "alloc $((wla - ca))."
 done
 echo
 small=${MEAN_PER_OP[16384]:-}; large=${MEAN_PER_OP[262144]:-}

@@ -287,8 +287,9 @@ size_t ph_region_find_long(const struct ph_region *r, size_t n);
 PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
 {
     uint32_t k = r->nlevels - 1;
-    ph_word_t t, x;
+    ph_word_t t, w, x;
     size_t j;
+    unsigned visits, at;
 
     if (n > PH_RUN_CAP)
         return ph_region_find_long(r, n);
@@ -310,17 +311,23 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
     /* The run begins in chunk j: the first of its word's runs of n pages
      * or more, else its top run, which goes on into the chunk above.  A
      * bottom run that goes on from below is shorter than n (or the chunk
-     * below would have been found).  Runs are visited one by one: adding
+     * below would have been found).  Runs are visited one by one (adding
      * the lowest set bit of the free bits clears the lowest run and sets
-     * the bit just past it. */
-    x = ~r->alloc[j];
-    for (;;) {
+     * the bit just past it), at most PH_MAX_RUN_VISITS of them; a word of
+     * more holes is searched by doubling, O(log W) whatever it holds. */
+    w = r->alloc[j];
+    x = ~w;
+    for (visits = 0; visits < PH_MAX_RUN_VISITS; visits++) {
         ph_word_t past = x + (x & (~x + 1));
         unsigned start = ph_ctz(x), end = past != 0 ? ph_ctz(past) : PH_WORD_BITS;
         if (end - start >= n || end == PH_WORD_BITS)
             return (j << PH_CHUNK_LOG2) + start;
         x &= past;
     }
+    at = tree_first_run(~x, (unsigned)n);
+    if (at == PH_WORD_BITS)
+        at = PH_WORD_BITS - ph_clz(w); /* the top run (w has a used bit) */
+    return (j << PH_CHUNK_LOG2) + at;
 }
 
 #endif /* PH_TREE_H */
