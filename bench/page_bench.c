@@ -145,7 +145,7 @@ static void calibrate(ph_heap *h, ref_model *m)
  * One heap laid out to make the search and the update of one call longest,
  * measured through the same wrappers with the labels "ph-worst-alloc" and
  * "ph-worst-free" (the script prints their largest part).  Every page is in
- * use but a few, in chunks c0 = C - 3 and c1 = C - 2 (C chunks), so that:
+ * use but a few, in chunks c0 and c1 = c0 + 1 near the end, so that:
  *   A  the only fitting run (W/2 + 1 pages) lies inside chunk c0, above
  *      six single free pages: the search scans every word of the index's
  *      top level and takes the last one, descends every level, visits
@@ -154,7 +154,17 @@ static void calibrate(ph_heap *h, ref_model *m)
  *      (visits, then doubling) and the chunk's value falls at every level
  *      (a lane maximum recomputed per level); the free raises them again;
  *   B  the only fitting run (W pages) straddles chunks c0 and c1: both
- *      values recomputed and carried up, both ways.
+ *      values recomputed and carried up, both ways;
+ *   E  a free of the whole chunk c1 between a free top run of c0 and a
+ *      free bottom run of c1 + 1, the highest value, which falls to 0 at
+ *      every level: three values change (and the allocation back);
+ *   F  the top half of c0 taken from a run going on into c1: c0's value
+ *      falls from the highest, c1's bottom run now begins;
+ *   G  a free of W pages across c0 and c1 whose ends join each chunk's
+ *      longest inner run to the run at its edge: both words rescanned
+ *      (visits, then doubling), c0's value rises, c1's falls.
+ * c1 is the first lane of a word of the index and c0 the last of the word
+ * before, so each value is carried up on its own.
  * Runs of more than W pages take the search over the cap: D lays out runs
  * of W pages one page apart over the whole heap and asks for W + 1 pages,
  * which only the last free stretch holds ("ph-long-alloc"): every chunk is
@@ -201,7 +211,45 @@ static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t
     return ph_check(h) == PH_OK;
 }
 
-/* Runs cases A, B, C and D on a fresh heap over mem; prints the index's
+/* Lays the heap out as worst_case does, with run [first, first + n) in
+ * use, and measures its free alone. */
+static bool worst_free_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
+                            const size_t *holes, size_t nholes)
+{
+    ph_region_info ri;
+    if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
+        ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
+        return false;
+    uintptr_t base = (uintptr_t)ri.base;
+    for (size_t i = 0; i < nholes; i++)
+        if (!worst_free(h, base, ri.npages, holes[i], 1))
+            return false;
+    if (first + n > ri.npages)
+        return false;
+    measured_ph_free(ph_page_free, h, (void *)(base + first * PAGE_SIZE), n, "ph-worst-free");
+    return ph_check(h) == PH_OK;
+}
+
+/* worst_free_case with two runs of 5 free pages at r0 and r1 as well. */
+static bool worst_free_case_runs(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
+                                 const size_t *holes, size_t nholes, size_t r0, size_t r1)
+{
+    ph_region_info ri;
+    if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
+        ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
+        return false;
+    uintptr_t base = (uintptr_t)ri.base;
+    for (size_t i = 0; i < nholes; i++)
+        if (!worst_free(h, base, ri.npages, holes[i], 1))
+            return false;
+    if (!worst_free(h, base, ri.npages, r0, 5) || !worst_free(h, base, ri.npages, r1, 5) ||
+        first + n > ri.npages)
+        return false;
+    measured_ph_free(ph_page_free, h, (void *)(base + first * PAGE_SIZE), n, "ph-worst-free");
+    return ph_check(h) == PH_OK;
+}
+
+/* Runs cases A to G on a fresh heap over mem; prints the index's
  * levels. */
 static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
 {
@@ -210,13 +258,43 @@ static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
     ph_region_info ri;
     if (nchunks < 4)
         return false;
-    size_t c0 = nchunks - 3, c1 = nchunks - 2;
+    /* c1 the first lane of a word of the index (w / 8 lanes), c0 the last
+     * lane of the word before: their values are carried up separately */
+    size_t c1 = (nchunks - 2) / (w / 8) * (w / 8), c0 = c1 - 1;
     for (size_t i = 0; i < WORST_HOLES; i++) {
         holes[i] = c0 * w + 2 * i;                            /* low end of c0  */
         holes[WORST_HOLES + i] = c1 * w + w / 2 + 1 + 2 * i; /* high part of c1 */
     }
     bool ok = worst_case(h, mem, bytes, c0 * w + 2 * WORST_HOLES, w / 2 + 1, holes, WORST_HOLES) &&
               worst_case(h, mem, bytes, c1 * w - w / 2, w, holes, 2 * WORST_HOLES);
+    /* E: a free of the whole chunk c1 between a free top run of c0 and a
+     * free bottom run of c1 + 1 (the highest value, falling to 0 at every
+     * level): the values of c0, c1 and c1 + 1 change, both ways.
+     * F: the top half of c0 taken from a run going on into c1: c0's value
+     * falls from the highest, c1's bottom run now begins. */
+    size_t e_holes[3 + WORST_W / 2];
+    size_t ne = 0;
+    for (size_t i = 0; i < 3; i++)
+        e_holes[ne++] = c1 * w - 3 + i;
+    for (size_t i = 0; i + 1 < w / 2; i++)
+        e_holes[ne++] = (c1 + 1) * w + i;
+    ok = ok && worst_free_case(h, mem, bytes, c1 * w, w, e_holes, ne);
+    size_t f_holes[WORST_W / 2];
+    for (size_t i = 0; i < w / 2; i++)
+        f_holes[i] = c1 * w + i;
+    ok = ok && worst_case(h, mem, bytes, c0 * w + w / 2, w / 2, f_holes, w / 2);
+    /* G: a free of W pages across c0 and c1 whose ends join each chunk's
+     * longest inner run (5 pages) to a run at the chunk's edge: both inner
+     * runs are rescanned over five single free pages (visits, then
+     * doubling), c0's value rises, c1's falls from the highest. */
+    size_t g_holes[16];
+    size_t ng = 0;
+    for (size_t i = 0; i < 5; i++)
+        g_holes[ng++] = c0 * w + 2 * i;                /* 0, 2, .., 8        */
+    for (size_t i = 0; i < 5; i++)
+        g_holes[ng++] = c1 * w + w / 2 + 7 + 2 * i;    /* above c1's inner run */
+    ok = ok && worst_free_case_runs(h, mem, bytes, c0 * w + w / 2, w, g_holes, ng,
+                                    c0 * w + w / 2 - 5, c1 * w + w / 2);
     /* C: the whole heap in one call, for the O(n / W) term. */
     if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
         ph_get_region(h, 0, &ri) == PH_OK) {

@@ -4,33 +4,46 @@
  * bare-metal Cortex-M / Cortex-A boards and for the host.
  *
  * The page allocator follows the design the Go runtime adopted in Go 1.14:
- * one allocation bitmap word per chunk of pages, a radix tree of free-run
- * summaries (start, max, end) over the chunks, and address-ordered first fit
- * guided by the tree, with a search hint for the one-page case.
+ * one allocation bitmap word per chunk of pages and address-ordered first
+ * fit, found through a run index over the chunks (a byte per chunk: the
+ * longest free run that begins in it, capped at W; bytes above it holding
+ * the largest of each word below), with a search hint for the one-page
+ * case.
  *
  * This header is the whole public contract (see shared/API.md).  It includes
  * only the compiler's freestanding headers.
  *
  * Bounds (W = pages per chunk = bits of the machine word: 32 on Arm, 64 on
- * x86-64; H = tree height of a region = ceil(log2(chunks of the region));
- * k = chunks the run touches, at most n / W + 2; R = regions, at most
+ * x86-64; C = chunks of a region; K = levels of its run index, the least
+ * with at most 8 words at the top, each level below W / 8 times wider: 2
+ * for 256 chunks on x86-64 or 32 on Arm, 3 up to 4096 on x86-64; k =
+ * chunks the run touches, n / W + 2 at most; R = regions, at most
  * PH_MAX_REGIONS):
- *   ph_page_alloc(h, n): O(R + H + k): one root test per region, one
- *                        descent of H levels with fan-out 2, a word scan
- *                        at the leaf (O(log W)), then the k bitmap words and
- *                        their ancestors: at most k + 2H summary merges.
- *   ph_page_free(h, p, n): O(R + H + k): region lookup, the entry checks on
- *                        the k words the free then clears, k + 2H merges.
- *   Neither depends on how fragmented the heap is.  Worst case per call in
- *   instructions, one region, x86-64 -O2 (W = 64), measured by
- *   bench/run-page-bench.sh on heaps laid out to make the search and the
- *   update longest, and on the whole heap in one call (the k term):
- *     ph_page_alloc  <= 390 + 76 H + 41 k
- *     ph_page_free   <= 160 + 76 H + 67 k
- *   e.g. 16 Ki pages (H = 8), runs of up to W + 1 pages (k <= 2): alloc
- *   <= 1080 (measured 994), free <= 902 (measured 763).  Each region below
- *   the one that serves adds about 10.  On a Cortex-M the terms are the
- *   same with other constants.
+ *   ph_page_alloc(h, n <= W): O(R + K + log W + k): per region at most 8
+ *                        top words, one word per level below, at most 4
+ *                        runs of the chunk found then a doubling search;
+ *                        then the k bitmap words, a longest inner run
+ *                        rescanned (O(log W)), at most 4 chunk values, each
+ *                        carried up at most K - 1 levels.
+ *   ph_page_alloc(h, n > W): O(R + C + k): the runs that may be that long
+ *                        (one per chunk at most) are measured in order.
+ *   ph_page_free(h, p, n): O(R + K + log W + k): region lookup, the entry
+ *                        checks on the k words the free then clears, the
+ *                        same update.
+ *   None depends on how fragmented the heap is but the search over W.
+ *   Worst case per call in instructions, one region, x86-64 -O2 (W = 64),
+ *   measured by bench/run-page-bench.sh on heaps laid out to make the
+ *   search and the update longest (and on the whole heap in one call, and
+ *   on a run over W past a candidate in every chunk):
+ *     ph_page_alloc(n <= W)  <= 420 + 100 K
+ *     ph_page_alloc(n > W)   <= 420 + 100 K + 115 C + 20 n / W
+ *     ph_page_free           <= 470 + 40 K + 35 n / W
+ *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 549 constructed, 590
+ *   on the page trace), free <= 550 (measured 515).  Each region below the
+ *   one that serves adds about 10.  On a Cortex-M the terms are the same
+ *   with other constants: Cortex-M3, 1024 pages of 256 B, runs of up to 16
+ *   pages (bench/target), page alloc at most 430, free at most 389
+ *   measured.
  */
 #ifndef PAGEHEAP_H
 #define PAGEHEAP_H
@@ -123,8 +136,10 @@ enum {
     PH_CHECK_HEAP = -100,      /* heap header not initialised / corrupt     */
     PH_CHECK_REGIONS = -101,   /* region table unsorted, overlapping        */
     PH_CHECK_BITMAP = -102,    /* padding bits past the region's end clear  */
-    PH_CHECK_LEAF = -103,      /* a chunk summary disagrees with its bitmap */
-    PH_CHECK_TREE = -104,      /* a tree node disagrees with its children   */
+    PH_CHECK_LEAF = -103,      /* a chunk's run-index value disagrees with
+                                  its bitmap words                          */
+    PH_CHECK_TREE = -104,      /* a run-index byte disagrees with the word
+                                  below it                                  */
     PH_CHECK_COUNTS = -105,    /* pages_free disagrees with the bitmaps     */
     PH_CHECK_HINT = -106,      /* a free page lies below the search hint    */
     PH_CHECK_RELEASED = -107,  /* release state inconsistent                */
@@ -241,8 +256,9 @@ typedef struct ph_heap {
  * O(1); takes no lock. */
 int ph_init(ph_heap *h, size_t page_size, const ph_port *port);
 
-/* Hands [base, base+size) to the heap.  Metadata (a header, one bitmap word
- * and about two 12-byte summaries per chunk of W pages) is placed in whole
+/* Hands [base, base+size) to the heap.  Metadata (a header, three bitmap
+ * words and about 2.2 run-index bytes per chunk of W pages, a page-map byte
+ * per page) is placed in whole
  * pages at the low end of the page-aligned part.  granule: 0 (never released)
  * or a power of two >= the page size.  Returns PH_OK, or without any change:
  * PH_EINVAL (bad heap or granule, size 0, address wrap), PH_EOVERLAP,
@@ -431,11 +447,12 @@ size_t ph_usable_size(ph_heap *h, void *p);
 
 /* ---- checking and statistics ------------------------------------------ */
 
-/* Fills *out.  O(regions). */
+/* Fills *out.  O(regions), and O(chunks) for a region whose longest free
+ * run is over W pages (largest_free_run measures it). */
 void ph_get_stats(ph_heap *h, ph_stats *out);
 
 /* PH_OK when every invariant holds, else the PH_CHECK_* code of the first
- * broken one.  Changes nothing.  O(pages / W + tree nodes). */
+ * broken one.  Changes nothing.  O(pages / W + index levels' bytes). */
 int ph_check(ph_heap *h);
 
 /* ---- introspection (extension) ---------------------------------------- */

@@ -18,22 +18,23 @@
  * The first fit for n pages is the lowest page that begins a free run of
  * at least n pages (a run begins at a free page whose page below is in use,
  * or at the region's first page).  Each chunk c has a byte, its value: the
- * longest free run that begins in it, counted on into the chunks above and
- * capped at PH_RUN_CAP = 2W - 1 pages.  Level 0 of the index is these
- * bytes; a byte of level k + 1 is the largest of the PH_LANES bytes of one
- * word of level k; the top level is one word.  Values fit in 7 bits, so a
+ * longest free run that begins in it, its top run counted on into the next
+ * chunk's bottom run, capped at PH_RUN_CAP = W pages.  Level 0 of the index
+ * is these bytes; a byte of level k + 1 is the largest of the PH_LANES
+ * bytes (8 on 64-bit, 4 on 32-bit) of one word of level k; the top level
+ * is the first of at most PH_TOP_WORDS words.  Values fit in 7 bits, so a
  * word compares all its lanes with n at once (lanes_ge: a subtraction and
- * a mask), and the search reads one word per level: the first lane of the
- * top word whose value is at least n, then that lane's word one level
- * down, to the first chunk whose value is n or more; the run is in its
- * bitmap word, or is its top run going on above it.  An update changes the
- * bitmap words of the run, the values of its chunks, of the chunk above it
- * and of the chunk where the free run below it begins (at most two chunks
- * down: the cap), and the maxima above them up to the first level where
- * none changes.  Requests over the cap (more than 2W - 1 pages) scan the
- * capped values of level 0 and measure each such run.  inner[c] (the
- * longest run touching neither end of chunk c's word) lets a chunk whose
- * word did not change get its value from a few reads.
+ * a mask), and the search reads the top words in order to the first lane
+ * whose value is at least n, then one word per level below, to the first
+ * chunk whose value is n or more; the run is in its bitmap word, or is its
+ * top run going on above it.  An update changes the bitmap words of the
+ * run, the values of its first and last chunks, of the chunk above it and
+ * of the chunk below when the free run below reaches into it, and carries
+ * each changed value up to the first level where the maximum stays.
+ * Requests over the cap (more than W pages) visit the chunks whose value
+ * is the cap in order (next_capped, O(levels) each) and measure each run.
+ * inner[c] (the longest run touching neither end of chunk c's word) lets a
+ * chunk whose word did not change get its value from a few reads.
  *
  * Runs never join across regions: each region has its own index, and an allocation tries them in address
  * order, so no run spans two regions.

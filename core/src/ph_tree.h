@@ -6,15 +6,17 @@
  * by ph_page.c, which inlines it into the page calls, and by ph_region.c,
  * which keeps the out-of-line copies that -Os builds call instead.
  *
- * Costs, with K = r->nlevels (1 + ceil(log_R(chunks / R)), R = PH_LANES):
- *   search  K word tests for n <= PH_RUN_CAP, then one word's first-run
- *           scan; over the cap a scan of level 0 (chunks / R words) and of
- *           the bitmap words of the runs it measures;
- *   update  the run's bitmap words, the values of its chunks plus at most
- *           three more (the chunk above, and the chunk where the free run
- *           below begins, at most two chunks down), each a few reads, and
- *           one lane maximum per changed word per level, up to the first
- *           level where nothing changed.
+ * Costs, with K = r->nlevels (the top level at most PH_TOP_WORDS words,
+ * each level below PH_LANES times wider):
+ *   search  at most PH_TOP_WORDS word tests at the top, one per level below
+ *           for n <= W, then at most PH_MAX_RUN_VISITS runs of one word and
+ *           a doubling search (O(log W)); over the cap, the chunks whose
+ *           value is the cap, O(K) each, and the words of the runs measured;
+ *   update  the run's bitmap words, an inner run rescanned when the longest
+ *           one went (O(log W)), the values of at most four chunks (the
+ *           run's first and last, the one above, the one below), each a
+ *           few reads, each carried up at most K - 1 levels: a compare per
+ *           level, or a lane maximum of one word when the maximum fell.
  */
 #ifndef PH_TREE_H
 #define PH_TREE_H
