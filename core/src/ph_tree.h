@@ -98,6 +98,22 @@ PH_HOT_INLINE ph_word_t level_word(const struct ph_region *r, uint32_t k, size_t
     return ((const ph_lane_word *)(const void *)r->lv[k])[j];
 }
 
+/* Largest of the PH_LANES bytes at l (a word of a level): with 8 lanes a
+ * tree of byte compares, fewer instructions than three folds of the word;
+ * with 4 the two folds are as short and keep to one load. */
+PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
+{
+#if PH_WORD_BITS == 64
+    uint32_t a = l[0] > l[1] ? l[0] : l[1], b = l[2] > l[3] ? l[2] : l[3];
+    uint32_t c = l[4] > l[5] ? l[4] : l[5], d = l[6] > l[7] ? l[6] : l[7];
+    a = a > b ? a : b;
+    b = c > d ? c : d;
+    return a > b ? a : b;
+#else
+    return lanes_top(*(const ph_lane_word *)(const void *)l);
+#endif
+}
+
 /* ---- chunk values ---- */
 
 /* Longest free run of `used` touching neither end of the word. */
@@ -202,7 +218,7 @@ PH_HOT_INLINE void set_value(struct ph_region *r, size_t c)
         if (v > was) {
             *up = (uint8_t)v;
         } else if (old == was) {
-            v = lanes_top(level_word(r, k - 1, c >> PH_LANE_LOG2));
+            v = word_top(r->lv[k - 1] + ((c >> PH_LANE_LOG2) << PH_LANE_LOG2));
             if (v == was)
                 return;
             *up = (uint8_t)v;
