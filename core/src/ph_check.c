@@ -6,7 +6,8 @@
  * Invariants (ph_check verifies each, in this order):
  *   regions   sorted by address, not overlapping, metadata inside the raw
  *             range, usable pages right after the metadata;
- *   bitmap    the bits past a region's last page are set (in use for ever);
+ *   bitmap    the bits past a region's last page are set (in use for ever),
+ *             as are the words of ones on either side of the bitmap;
  *   released  no page is both in use and released (the scavenger's state);
  *   leaf      each chunk's inner run and value in the run index equal
  *             what its bitmap words give, the lanes past the last chunk
@@ -161,6 +162,8 @@ static int check_locked(const ph_heap *h)
             return rc;
         tail = (unsigned)(r->npages & (PH_CHUNK_PAGES - 1));
         if (tail != 0 && (r->alloc[r->nchunks - 1] | ph_mask_below(tail)) != PH_WORD_ONES)
+            return PH_CHECK_BITMAP;
+        if (r->alloc[-1] != PH_WORD_ONES || r->alloc[r->nchunks] != PH_WORD_ONES)
             return PH_CHECK_BITMAP;
         for (c = 0; c < r->nchunks; c++)
             if ((r->alloc[c] & r->released[c]) != 0)

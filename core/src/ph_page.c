@@ -131,8 +131,12 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     r->limit = r->base + ((uintptr_t)usable << shift);
 
     p = (p + sizeof(ph_word_t) - 1) & ~(uintptr_t)(sizeof(ph_word_t) - 1);
-    r->alloc = (ph_word_t *)p;
-    r->released = r->alloc + r->nchunks;
+    /* the allocation bitmap between two words of ones: the chunks past
+     * either end are in use, so a run's neighbours need no bounds test */
+    r->alloc = (ph_word_t *)p + 1;
+    r->alloc[-1] = PH_WORD_ONES;
+    r->alloc[r->nchunks] = PH_WORD_ONES;
+    r->released = r->alloc + r->nchunks + 1;
     r->obj = r->released + r->nchunks;
     r->scav = r->obj + r->nchunks;
     p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));

@@ -30,7 +30,9 @@ size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift)
     size_t sizes[PH_MAX_LEVELS];
     size_t bytes = ph_align_up(sizeof(struct ph_region), sizeof(ph_word_t));
 
-    bytes += 3 * nchunks * sizeof(ph_word_t); /* alloc, released, obj bitmaps */
+    bytes += (3 * nchunks + 2) * sizeof(ph_word_t); /* alloc (with a word of
+                                                       ones either side),
+                                                       released, obj */
     bytes += ((nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2) * sizeof(ph_word_t); /* scav */
     levels = ph_region_levels(nchunks, sizes);
     for (k = 0; k < levels; k++)

@@ -134,7 +134,7 @@ PH_HOT_INLINE uint32_t inner_of(ph_word_t used)
 PH_HOT_INLINE uint32_t chunk_value(const struct ph_region *r, size_t c)
 {
     ph_word_t w = r->alloc[c];
-    bool begins = c == 0 || (r->alloc[c - 1] >> (PH_WORD_BITS - 1)) != 0;
+    bool begins = (r->alloc[c - 1] >> (PH_WORD_BITS - 1)) != 0; /* alloc[-1]: ones */
     uint32_t v, top;
 
     if (w == 0)
@@ -143,8 +143,8 @@ PH_HOT_INLINE uint32_t chunk_value(const struct ph_region *r, size_t c)
     if (begins && ph_ctz(w) > v)
         v = ph_ctz(w);
     top = ph_clz(w);
-    if (top != 0 && c + 1 < r->nchunks) {
-        ph_word_t next = r->alloc[c + 1];
+    if (top != 0) {
+        ph_word_t next = r->alloc[c + 1]; /* alloc[nchunks]: ones */
         top += next != 0 ? ph_ctz(next) : PH_CHUNK_PAGES;
         if (top > PH_RUN_CAP)
             top = PH_RUN_CAP;
@@ -252,7 +252,7 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
     /* The values that may change: chunks c0 and c1, the chunk below when
      * its top run reaches c0's bottom run (which may have changed), the
      * chunk above when its bottom run now begins, or no longer does. */
-    if (c0 > 0 && (r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
+    if ((r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
         (r->alloc[c0 - 1] >> (PH_WORD_BITS - 1)) == 0)
         set_value(r, c0 - 1);
     set_value(r, c0);
