@@ -380,9 +380,10 @@ uint32_t ph_region_inner(ph_word_t used);
 void ph_region_rebuild(struct ph_region *r);
 
 /* Marks pages [first, first + npages) of r in use or free (the caller has
- * checked the range) and brings the run index up to date.
+ * checked the range) and brings the run index up to date; begins (with
+ * in_use): page first begins a free run, as a first fit's answer does.
  * O(levels + chunks covered). */
-void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use);
+void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use, bool begins);
 
 /* Frees pages [first, first + npages) of r (inside r, checked by the
  * caller) when every one is in use and none is object memory, as
@@ -411,7 +412,7 @@ size_t ph_pages_find(ph_heap *h, size_t n, uint32_t *ri);
 
 /* Takes pages [first, first + n) of region ri, which are free.  lowest:
  * the run is ph_pages_find(h, n)'s answer for this same n (the first fit),
- * so the search hint may move past it. */
+ * so the search hint may move past it and page first begins a free run. */
 uintptr_t ph_pages_take_at(ph_heap *h, uint32_t ri, size_t first, size_t n, bool lowest);
 
 /* Frees pages [first, first + n) of region ri (in use, checked by the

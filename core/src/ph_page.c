@@ -3,7 +3,7 @@
  * ph_page.c: the public page API: set-up, allocation and free.
  *
  * First fit over regions: regions are kept sorted by address and tried
- * lowest first; inside a region the summary tree finds the lowest run
+ * lowest first; inside a region the run index finds the lowest run
  * (ph_region_find).  The search hint (hint_region_, hint_page_) is the
  * lowest position that may be free: every page of the regions before
  * hint_region_, and every page below hint_page_ in it, is in use.  It lets
@@ -280,7 +280,7 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
 
     if (h->pages_released_ != 0)
         ph_scav_acquire(h, r, first, n);
-    page_mark(r, first, n, true);
+    page_mark(r, first, n, true, lowest); /* a first fit begins a free run */
     h->pages_free_ -= n;
     if (h->pages_total_ - h->pages_free_ > h->peak_used_)
         h->peak_used_ = h->pages_total_ - h->pages_free_;
@@ -346,7 +346,7 @@ PH_HOT_INLINE void pages_freed(ph_heap *h, uint32_t ri, size_t first, size_t n)
 
 PH_PAGE_INLINE void pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
 {
-    page_mark(h->regions_[ri], first, n, false);
+    page_mark(h->regions_[ri], first, n, false, false);
     pages_freed(h, ri, first, n);
 }
 

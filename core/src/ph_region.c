@@ -221,9 +221,9 @@ size_t ph_region_longest(const struct ph_region *r)
  * optimising for speed, every caller inlines them and these would be dead
  * code in the library. */
 #if defined(__OPTIMIZE_SIZE__)
-void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use)
+void ph_region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use, bool begins)
 {
-    region_mark(r, first, npages, in_use);
+    region_mark(r, first, npages, in_use, begins);
 }
 
 int ph_region_free_checked(struct ph_region *r, size_t first, size_t npages)

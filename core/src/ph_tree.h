@@ -156,12 +156,12 @@ PH_HOT_INLINE uint32_t chunk_value(const struct ph_region *r, size_t c)
  * (nw = w & ~mask), from its value before: only a run that disappears and
  * was the longest sends it back to the word. */
 PH_HOT_INLINE uint32_t inner_after(ph_word_t w, ph_word_t nw, unsigned lo, unsigned hi,
-                                   uint32_t inner, bool in_use)
+                                   uint32_t inner, bool in_use, bool begins)
 {
     ph_word_t free_in = in_use ? w : nw; /* the word where [lo, hi) is free */
     ph_word_t below = free_in & ~ph_mask_from(lo); /* bits [0, lo) */
     ph_word_t above = free_in & ~ph_mask_to(hi);   /* bits [hi, W) */
-    unsigned left = below != 0 ? PH_WORD_BITS - ph_clz(below) : 0;
+    unsigned left = begins ? lo : below != 0 ? PH_WORD_BITS - ph_clz(below) : 0;
     unsigned right = above != 0 ? ph_ctz(above) : PH_WORD_BITS;
     bool inside = left != 0 && right != PH_WORD_BITS;
     uint32_t gone = 0;
@@ -189,13 +189,15 @@ PH_HOT_INLINE uint32_t inner_after(ph_word_t w, ph_word_t nw, unsigned lo, unsig
     return inner;
 }
 
-/* Bits [lo, hi) of chunk c in use or free, inner[c] kept. */
-PH_HOT_INLINE void set_bits(struct ph_region *r, size_t c, unsigned lo, unsigned hi, bool in_use)
+/* Bits [lo, hi) of chunk c in use or free, inner[c] kept; begins: the
+ * bits taken start a free run (bit lo - 1 is in use, or lo is 0). */
+PH_HOT_INLINE void set_bits(struct ph_region *r, size_t c, unsigned lo, unsigned hi, bool in_use,
+                            bool begins)
 {
     ph_word_t m = ph_mask_span(lo, hi), w = r->alloc[c];
     ph_word_t nw = in_use ? w | m : w & ~m;
 
-    r->inner[c] = (uint8_t)inner_after(w, nw, lo, hi, r->inner[c], in_use);
+    r->inner[c] = (uint8_t)inner_after(w, nw, lo, hi, r->inner[c], in_use, begins);
     r->alloc[c] = nw;
 }
 
@@ -230,8 +232,11 @@ PH_HOT_INLINE void set_value(struct ph_region *r, size_t c)
     }
 }
 
-/* Marks pages [first, first + npages) in use or free, the index kept. */
-PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bool in_use)
+/* Marks pages [first, first + npages) in use or free, the index kept.
+ * begins (with in_use): page first begins a free run (the first fit's
+ * answer), so the run below it is untouched. */
+PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bool in_use,
+                            bool begins)
 {
     size_t last = first + npages - 1;
     size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
@@ -239,20 +244,20 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
     unsigned hi = (unsigned)(last & (PH_CHUNK_PAGES - 1)) + 1;
 
     if (c0 == c1) {
-        set_bits(r, c0, lo, hi, in_use);
+        set_bits(r, c0, lo, hi, in_use, begins);
     } else {
-        set_bits(r, c0, lo, PH_CHUNK_PAGES, in_use);
+        set_bits(r, c0, lo, PH_CHUNK_PAGES, in_use, begins);
         for (c = c0 + 1; c < c1; c++) {
             r->alloc[c] = in_use ? PH_WORD_ONES : 0;
             r->inner[c] = 0; /* and the value stays 0: all in use, or
                                 all free going on from below */
         }
-        set_bits(r, c1, 0, hi, in_use);
+        set_bits(r, c1, 0, hi, in_use, false);
     }
     /* The values that may change: chunks c0 and c1, the chunk below when
      * its top run reaches c0's bottom run (which may have changed), the
      * chunk above when its bottom run now begins, or no longer does. */
-    if ((r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
+    if (!begins && (r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
         (r->alloc[c0 - 1] >> (PH_WORD_BITS - 1)) == 0)
         set_value(r, c0 - 1);
     set_value(r, c0);
@@ -289,14 +294,15 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
         if (!ph_bits_clear(r->obj, first, npages))
             return PH_FAULT_BAD_POINTER;
     }
-    mark_run(r, first, npages, false);
+    mark_run(r, first, npages, false, false);
     return 0;
 }
 
 /* ph_region_mark and ph_region_find (ph_internal.h), inlined. */
-PH_TREE_INLINE void region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use)
+PH_TREE_INLINE void region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use,
+                                bool begins)
 {
-    mark_run(r, first, npages, in_use);
+    mark_run(r, first, npages, in_use, in_use && begins);
 }
 
 /* First fit over the cap (ph_region.c). */
