@@ -188,21 +188,37 @@ static bool worst_free(ph_heap *h, uintptr_t base, size_t usable, size_t first, 
     return true;
 }
 
-/* Lays the heap out (every page in use but `holes` in the chunks named),
- * frees run [first, first + n), then measures its allocation and its free;
- * the allocation must return the run.  False when the heap is too small. */
-static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
-                       const size_t *holes, size_t nholes)
+/* A run of free pages in a constructed layout. */
+typedef struct {
+    size_t first, n;
+} worst_run;
+
+/* A fresh heap over mem with every page in use but the runs given; *base
+ * and *npages get the region's.  False when the heap is too small. */
+static bool worst_layout(ph_heap *h, void *mem, size_t bytes, const worst_run *runs,
+                         size_t nruns, uintptr_t *base, size_t *npages)
 {
     ph_region_info ri;
     if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
         ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
         return false;
-    uintptr_t base = (uintptr_t)ri.base;
-    for (size_t i = 0; i < nholes; i++)
-        if (!worst_free(h, base, ri.npages, holes[i], 1))
+    *base = (uintptr_t)ri.base;
+    *npages = ri.npages;
+    for (size_t i = 0; i < nruns; i++)
+        if (!worst_free(h, *base, ri.npages, runs[i].first, runs[i].n))
             return false;
-    if (!worst_free(h, base, ri.npages, first, n))
+    return true;
+}
+
+/* Lays the heap out, frees run [first, first + n), then measures its
+ * allocation and its free; the allocation must return the run. */
+static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
+                       const worst_run *runs, size_t nruns)
+{
+    uintptr_t base;
+    size_t npages;
+    if (!worst_layout(h, mem, bytes, runs, nruns, &base, &npages) ||
+        !worst_free(h, base, npages, first, n))
         return false;
     void *p = measured_ph_alloc(ph_page_alloc, h, n, "ph-worst-alloc");
     if ((uintptr_t)p != base + first * PAGE_SIZE)
@@ -211,39 +227,14 @@ static bool worst_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t
     return ph_check(h) == PH_OK;
 }
 
-/* Lays the heap out as worst_case does, with run [first, first + n) in
- * use, and measures its free alone. */
+/* Lays the heap out, run [first, first + n) in use, and measures its free
+ * alone. */
 static bool worst_free_case(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
-                            const size_t *holes, size_t nholes)
+                            const worst_run *runs, size_t nruns)
 {
-    ph_region_info ri;
-    if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
-        ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
-        return false;
-    uintptr_t base = (uintptr_t)ri.base;
-    for (size_t i = 0; i < nholes; i++)
-        if (!worst_free(h, base, ri.npages, holes[i], 1))
-            return false;
-    if (first + n > ri.npages)
-        return false;
-    measured_ph_free(ph_page_free, h, (void *)(base + first * PAGE_SIZE), n, "ph-worst-free");
-    return ph_check(h) == PH_OK;
-}
-
-/* worst_free_case with two runs of 5 free pages at r0 and r1 as well. */
-static bool worst_free_case_runs(ph_heap *h, void *mem, size_t bytes, size_t first, size_t n,
-                                 const size_t *holes, size_t nholes, size_t r0, size_t r1)
-{
-    ph_region_info ri;
-    if (ph_init(h, PAGE_SIZE, NULL) != PH_OK || ph_add_region(h, mem, bytes, 0) != PH_OK ||
-        ph_get_region(h, 0, &ri) != PH_OK || ph_page_alloc(h, ri.npages) == NULL)
-        return false;
-    uintptr_t base = (uintptr_t)ri.base;
-    for (size_t i = 0; i < nholes; i++)
-        if (!worst_free(h, base, ri.npages, holes[i], 1))
-            return false;
-    if (!worst_free(h, base, ri.npages, r0, 5) || !worst_free(h, base, ri.npages, r1, 5) ||
-        first + n > ri.npages)
+    uintptr_t base;
+    size_t npages;
+    if (!worst_layout(h, mem, bytes, runs, nruns, &base, &npages) || first + n > npages)
         return false;
     measured_ph_free(ph_page_free, h, (void *)(base + first * PAGE_SIZE), n, "ph-worst-free");
     return ph_check(h) == PH_OK;
@@ -254,7 +245,7 @@ static bool worst_free_case_runs(ph_heap *h, void *mem, size_t bytes, size_t fir
 static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
 {
     size_t w = WORST_W, nchunks = usable / w; /* whole chunks */
-    size_t holes[2 * WORST_HOLES];
+    worst_run holes[2 * WORST_HOLES];
     ph_region_info ri;
     if (nchunks < 4)
         return false;
@@ -262,39 +253,32 @@ static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
      * lane of the word before: their values are carried up separately */
     size_t c1 = (nchunks - 2) / (w / 8) * (w / 8), c0 = c1 - 1;
     for (size_t i = 0; i < WORST_HOLES; i++) {
-        holes[i] = c0 * w + 2 * i;                            /* low end of c0  */
-        holes[WORST_HOLES + i] = c1 * w + w / 2 + 1 + 2 * i; /* high part of c1 */
+        holes[i] = (worst_run){c0 * w + 2 * i, 1};                        /* low end of c0 */
+        holes[WORST_HOLES + i] = (worst_run){c1 * w + w / 2 + 1 + 2 * i, 1}; /* high of c1 */
     }
     bool ok = worst_case(h, mem, bytes, c0 * w + 2 * WORST_HOLES, w / 2 + 1, holes, WORST_HOLES) &&
               worst_case(h, mem, bytes, c1 * w - w / 2, w, holes, 2 * WORST_HOLES);
     /* E: a free of the whole chunk c1 between a free top run of c0 and a
      * free bottom run of c1 + 1 (the highest value, falling to 0 at every
-     * level): the values of c0, c1 and c1 + 1 change, both ways.
+     * level): the values of c0, c1 and c1 + 1 change.
      * F: the top half of c0 taken from a run going on into c1: c0's value
-     * falls from the highest, c1's bottom run now begins. */
-    size_t e_holes[3 + WORST_W / 2];
-    size_t ne = 0;
-    for (size_t i = 0; i < 3; i++)
-        e_holes[ne++] = c1 * w - 3 + i;
-    for (size_t i = 0; i + 1 < w / 2; i++)
-        e_holes[ne++] = (c1 + 1) * w + i;
-    ok = ok && worst_free_case(h, mem, bytes, c1 * w, w, e_holes, ne);
-    size_t f_holes[WORST_W / 2];
-    for (size_t i = 0; i < w / 2; i++)
-        f_holes[i] = c1 * w + i;
-    ok = ok && worst_case(h, mem, bytes, c0 * w + w / 2, w / 2, f_holes, w / 2);
-    /* G: a free of W pages across c0 and c1 whose ends join each chunk's
+     * falls from the highest, c1's bottom run now begins.
+     * G: a free of W pages across c0 and c1 whose ends join each chunk's
      * longest inner run (5 pages) to a run at the chunk's edge: both inner
      * runs are rescanned over five single free pages (visits, then
      * doubling), c0's value rises, c1's falls from the highest. */
-    size_t g_holes[16];
-    size_t ng = 0;
-    for (size_t i = 0; i < 5; i++)
-        g_holes[ng++] = c0 * w + 2 * i;                /* 0, 2, .., 8        */
-    for (size_t i = 0; i < 5; i++)
-        g_holes[ng++] = c1 * w + w / 2 + 7 + 2 * i;    /* above c1's inner run */
-    ok = ok && worst_free_case_runs(h, mem, bytes, c0 * w + w / 2, w, g_holes, ng,
-                                    c0 * w + w / 2 - 5, c1 * w + w / 2);
+    worst_run e_runs[2] = {{c1 * w - 3, 3}, {(c1 + 1) * w, w / 2 - 1}};
+    worst_run f_runs[1] = {{c1 * w, w / 2}};
+    worst_run g_runs[12];
+    for (size_t i = 0; i < 5; i++) {
+        g_runs[i] = (worst_run){c0 * w + 2 * i, 1};              /* 0, 2, .., 8 */
+        g_runs[5 + i] = (worst_run){c1 * w + w / 2 + 7 + 2 * i, 1}; /* above c1's inner run */
+    }
+    g_runs[10] = (worst_run){c0 * w + w / 2 - 5, 5};
+    g_runs[11] = (worst_run){c1 * w + w / 2, 5};
+    ok = ok && worst_free_case(h, mem, bytes, c1 * w, w, e_runs, 2) &&
+         worst_case(h, mem, bytes, c0 * w + w / 2, w / 2, f_runs, 1) &&
+         worst_free_case(h, mem, bytes, c0 * w + w / 2, w, g_runs, 12);
     /* C: the whole heap in one call, for the O(n / W) term. */
     if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
         ph_get_region(h, 0, &ri) == PH_OK) {
@@ -307,13 +291,13 @@ static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
     }
     /* D: runs of exactly W free pages, one used page apart, then a last
      * stretch of W + 1: a request of W + 1 pages measures every run. */
-    if (ok && ph_init(h, PAGE_SIZE, NULL) == PH_OK && ph_add_region(h, mem, bytes, 0) == PH_OK &&
-        ph_get_region(h, 0, &ri) == PH_OK && ph_page_alloc(h, ri.npages) != NULL) {
-        uintptr_t base = (uintptr_t)ri.base;
-        size_t p = 0, last = ri.npages - (w + 1);
+    uintptr_t base;
+    size_t npages;
+    if (ok && worst_layout(h, mem, bytes, NULL, 0, &base, &npages)) {
+        size_t p = 0, last = npages - (w + 1);
         for (; p + w < last; p += w + 1)
-            ok = ok && worst_free(h, base, ri.npages, p, w);
-        ok = ok && worst_free(h, base, ri.npages, last, w + 1);
+            ok = ok && worst_free(h, base, npages, p, w);
+        ok = ok && worst_free(h, base, npages, last, w + 1);
         void *q = measured_ph_alloc(ph_page_alloc, h, w + 1, "ph-long-alloc");
         ok = ok && (uintptr_t)q == base + last * PAGE_SIZE && ph_check(h) == PH_OK;
     } else {

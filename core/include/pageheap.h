@@ -38,12 +38,13 @@
  *     ph_page_alloc(n <= W)  <= 420 + 100 K
  *     ph_page_alloc(n > W)   <= 420 + 100 K + 115 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
- *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 549 constructed, 590
- *   on the page trace), free <= 550 (measured 515).  Each region below the
- *   one that serves adds about 10.  On a Cortex-M the terms are the same
- *   with other constants: Cortex-M3, 1024 pages of 256 B, runs of up to 16
- *   pages (bench/target), page alloc at most 430, free at most 389
- *   measured.
+ *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 521 constructed, 562
+ *   on the page trace), free <= 550 (492 constructed, 478 on the trace);
+ *   256 Ki pages (K = 3): alloc <= 720 (605, 578), free <= 590 (514, 437).
+ *   Each region below the one that serves adds about 10.  On a Cortex-M
+ *   the terms are the same with other constants: Cortex-M3, 1024 pages of
+ *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,
+ *   free at most 349 measured.
  */
 #ifndef PAGEHEAP_H
 #define PAGEHEAP_H
