@@ -334,9 +334,10 @@ uintptr_t ph_pages_take(ph_heap *h, size_t n, uint32_t *ri, size_t *first)
 
 /* The bookkeeping of a free, once pages [first, first + n) of region ri
  * are marked free. */
-PH_HOT_INLINE void pages_freed(ph_heap *h, uint32_t ri, size_t first, size_t n)
+PH_HOT_INLINE void pages_freed(ph_heap *h, struct ph_region *r, uint32_t ri, size_t first,
+                               size_t n)
 {
-    ph_scav_note_free(h->regions_[ri], first, n);
+    ph_scav_note_free(r, first, n);
     h->pages_free_ += n;
     if (ri < h->hint_region_ || (ri == h->hint_region_ && first < h->hint_page_)) {
         h->hint_region_ = ri;
@@ -346,8 +347,10 @@ PH_HOT_INLINE void pages_freed(ph_heap *h, uint32_t ri, size_t first, size_t n)
 
 PH_PAGE_INLINE void pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
 {
-    page_mark(h->regions_[ri], first, n, false, false);
-    pages_freed(h, ri, first, n);
+    struct ph_region *r = h->regions_[ri];
+
+    page_mark(r, first, n, false, false);
+    pages_freed(h, r, ri, first, n);
 }
 
 void ph_pages_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
@@ -395,7 +398,7 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     fault = page_free_checked(r, first, npages);
     if (fault != 0)
         goto refuse;
-    pages_freed(h, i, first, npages);
+    pages_freed(h, r, i, first, npages);
     ph_unlock(h);
     return;
 

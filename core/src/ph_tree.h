@@ -134,7 +134,8 @@ PH_HOT_INLINE uint32_t inner_of(ph_word_t used)
 PH_HOT_INLINE uint32_t chunk_value(const struct ph_region *r, size_t c)
 {
     ph_word_t w = r->alloc[c];
-    bool begins = (r->alloc[c - 1] >> (PH_WORD_BITS - 1)) != 0; /* alloc[-1]: ones */
+    /* the word below (alloc[-1], a word of ones, for chunk 0) */
+    bool begins = ((r->alloc - 1)[c] >> (PH_WORD_BITS - 1)) != 0;
     uint32_t v, top;
 
     if (w == 0)
@@ -258,7 +259,7 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
      * its top run reaches c0's bottom run (which may have changed), the
      * chunk above when its bottom run now begins, or no longer does. */
     if (!begins && (r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
-        (r->alloc[c0 - 1] >> (PH_WORD_BITS - 1)) == 0)
+        ((r->alloc - 1)[c0] >> (PH_WORD_BITS - 1)) == 0)
         set_value(r, c0 - 1);
     set_value(r, c0);
     if (c1 != c0)
