@@ -85,7 +85,7 @@ static void th_open(theap *th, size_t ps, size_t npages)
     th->ps = ps;
     tport_init(&th->t, true);
     assert_int_equal(ph_init(&th->h, ps, &th->t.port), PH_OK);
-    /* metadata: the core's own formula (a header, the bitmaps, the tree,
+    /* metadata: the core's own formula (a header, the bitmaps, the index,
      * a page-map byte per page and the anchor bytes), then a page of slack */
     th->len = npages * ps +
               round_up(ph_region_meta_bytes(npages, (uint32_t)__builtin_ctzll(ps)), ps) + ps;

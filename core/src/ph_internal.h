@@ -8,7 +8,7 @@
  *           one machine word so that every bitmap operation is a handful of
  *           single-word instructions, also on a Cortex-M.
  *   region  one contiguous piece of RAM handed over by ph_add_region.  Its
- *           metadata (struct ph_region, the bitmaps, the summary tree) sits
+ *           metadata (struct ph_region, the bitmaps, the run index) sits
  *           in whole pages at the region's low end; page 0 of the region's
  *           bitmap is the first page after them.
  *   summary (start, max, end) of a range of pages: free pages at its low

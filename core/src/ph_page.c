@@ -8,13 +8,13 @@
  * lowest position that may be free: every page of the regions before
  * hint_region_, and every page below hint_page_ in it, is in use.  It lets
  * a one-page request take the first free page of the hint's chunk without
- * walking the tree, and lets every request skip the full regions below it.
+ * searching the run index, and lets every request skip the full regions below it.
  * Any free below the hint lowers it; it always names a real region (or the
  * end of the region table), never memory outside the heap.
  */
 #include "ph_tree.h"
 
-/* The tree's mark and search: inlined (ph_tree.h) when optimising for
+/* The run index's mark and search: inlined (ph_tree.h) when optimising for
  * speed, one out-of-line copy each (ph_region.c) at -Os. */
 #if defined(__OPTIMIZE_SIZE__)
 #define page_mark ph_region_mark
