@@ -39,8 +39,8 @@
  *     ph_page_alloc(n > W)   <= 420 + 100 K + 115 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
  *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 521 constructed, 562
- *   on the page trace), free <= 550 (492 constructed, 478 on the trace);
- *   256 Ki pages (K = 3): alloc <= 720 (605, 578), free <= 590 (514, 437).
+ *   on the page trace), free <= 550 (490 constructed, 476 on the trace);
+ *   256 Ki pages (K = 3): alloc <= 720 (605, 578), free <= 590 (512, 435).
  *   Each region below the one that serves adds about 10.  On a Cortex-M
  *   the terms are the same with other constants: Cortex-M3, 1024 pages of
  *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,
