@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_lanes.c: the run index's word tricks and its search, against loops.
+ *
+ * The run index (core/src/ph_tree.h) keeps a 7-bit value per byte lane of
+ * a word and answers "first lane >= n" and "largest lane" with whole-word
+ * operations.  Here:
+ *   - lanes_ge, lane_first, lane_drop_first, lanes_max, lanes_top and
+ *     word_top against byte loops, on random words of 7-bit lanes (and
+ *     words of equal lanes, zeros, the cap) for every n in 1..128;
+ *   - region_find (the first-fit search, over the cap too) against a naive
+ *     scan of the region's allocation bitmap for every n in 1..3W + 5,
+ *     after each step of a random sequence of page allocations and frees
+ *     in regions of several sizes (one chunk, a partial last chunk, enough
+ *     chunks for three levels), with ph_check after every step.
+ */
+#include "ph_test_util.h"
+
+#include "ph_tree.h"
+
+#define W PH_WORD_BITS
+
+static unsigned lane(ph_word_t x, unsigned i)
+{
+    uint8_t b[sizeof(ph_word_t)];
+    memcpy(b, &x, sizeof b);
+    return b[i];
+}
+
+static ph_word_t random_lanes(rng_t *r)
+{
+    uint8_t b[sizeof(ph_word_t)];
+    unsigned kind = (unsigned)rng_below(r, 4);
+    for (unsigned i = 0; i < sizeof b; i++) {
+        switch (kind) {
+        case 0: b[i] = (uint8_t)rng_below(r, 128); break;          /* anything */
+        case 1: b[i] = (uint8_t)rng_below(r, W + 1); break;        /* values */
+        case 2: b[i] = rng_pct(r, 50) ? 0 : (uint8_t)W; break;     /* 0 or the cap */
+        default: b[i] = (uint8_t)(rng_pct(r, 70) ? 0 : rng_below(r, 8)); break;
+        }
+    }
+    ph_word_t x;
+    memcpy(&x, b, sizeof x);
+    return x;
+}
+
+static void check_word(ph_word_t x)
+{
+    unsigned top = 0;
+    for (unsigned i = 0; i < PH_LANES; i++)
+        if (lane(x, i) > top)
+            top = lane(x, i);
+    assert_int_equal(lanes_top(x), top);
+    assert_int_equal(word_top((const uint8_t *)&x), top);
+    for (unsigned n = 1; n <= 128; n++) {
+        ph_word_t t = lanes_ge(x, n);
+        for (unsigned i = 0; i < PH_LANES; i++) {
+            if (lane(x, i) >= n) {
+                assert_true(t != 0);
+                assert_int_equal(lane_first(t), i);
+                t = lane_drop_first(t);
+            }
+        }
+        assert_true(t == 0);
+    }
+}
+
+static void test_lane_ops(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, test_seed("lanes", 0x1a2e5));
+    check_word(0);
+    check_word(LANE_LO * 127u);
+    check_word(LANE_LO * (ph_word_t)W);
+    for (size_t k = 0; k < scaled(20000); k++) {
+        ph_word_t a = random_lanes(&r), b = random_lanes(&r), m = lanes_max(a, b);
+        for (unsigned i = 0; i < PH_LANES; i++)
+            assert_int_equal(lane(m, i), lane(a, i) > lane(b, i) ? lane(a, i) : lane(b, i));
+        check_word(a);
+    }
+}
+
+/* first[n]: the first page of a run of n free pages in r, by scanning the
+ * bitmap once (SIZE_MAX if none), for n in 1..max. */
+static void naive_first(const struct ph_region *r, size_t *first, size_t max)
+{
+    size_t p = 0;
+    for (size_t n = 1; n <= max; n++)
+        first[n] = SIZE_MAX;
+    while (p < r->npages) {
+        size_t start = p;
+        while (p < r->npages && ((r->alloc[p / W] >> (p % W)) & 1u) == 0)
+            p++;
+        for (size_t n = 1; n <= max && n <= p - start; n++)
+            if (first[n] == SIZE_MAX)
+                first[n] = start;
+        p++;
+    }
+}
+
+static void search_region(size_t pages, uint64_t seed)
+{
+    const size_t page = 64;
+    size_t bytes = (pages + pages / 4 + 64) * page;
+    void *mem = aligned_alloc(page, bytes);
+    ph_heap h;
+    rng_t r;
+    struct { void *p; size_t n; } live[512];
+    size_t nlive = 0, want[3 * W + 6];
+
+    assert_non_null(mem);
+    rng_seed(&r, seed);
+    assert_int_equal(ph_init(&h, page, NULL), PH_OK);
+    assert_int_equal(ph_add_region(&h, mem, bytes, 0), PH_OK);
+    const struct ph_region *reg = h.regions_[0];
+    for (size_t step = 0; step < scaled(1500); step++) {
+        bool grow = nlive == 0 || (nlive < 512 && rng_pct(&r, 55));
+        if (grow) {
+            size_t n = rng_pct(&r, 85) ? 1 + rng_below(&r, W) : 1 + rng_below(&r, 3 * W);
+            void *p = ph_page_alloc(&h, n);
+            if (p != NULL) {
+                live[nlive].p = p;
+                live[nlive++].n = n;
+            }
+        } else {
+            size_t i = rng_below(&r, nlive);
+            /* free the whole run, or a part of it at either end */
+            size_t n = live[i].n, k = rng_pct(&r, 30) ? 1 + rng_below(&r, n) : n;
+            if (k == n) {
+                ph_page_free(&h, live[i].p, n);
+                live[i] = live[--nlive];
+            } else if (rng_pct(&r, 50)) {
+                ph_page_free(&h, live[i].p, k);
+                live[i].p = (char *)live[i].p + k * page;
+                live[i].n = n - k;
+            } else {
+                ph_page_free(&h, (char *)live[i].p + (n - k) * page, k);
+                live[i].n = n - k;
+            }
+        }
+        assert_int_equal(ph_check(&h), PH_OK);
+        naive_first(reg, want, 3 * W + 5);
+        for (size_t n = 1; n <= 3 * W + 5; n++)
+            if (region_find(reg, n) != want[n])
+                fail_msg("region of %zu pages, step %zu: first fit of %zu pages at %zu, "
+                         "the bitmap says %zu", pages, step, n, region_find(reg, n), want[n]);
+    }
+    free(mem);
+}
+
+static void test_search(void **state)
+{
+    (void)state;
+    uint64_t seed = test_seed("lanes-search", 0x5ea4c);
+    search_region(W - 3, seed);               /* one partial chunk */
+    search_region(5 * W + 7, seed + 1);       /* a partial last chunk, one level */
+    search_region(100 * W, seed + 2);         /* two levels */
+    search_region(PH_LANES * PH_LANES * 8 * W + W / 2, seed + 3); /* three */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lane_ops),
+        cmocka_unit_test(test_search),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
