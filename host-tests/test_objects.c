@@ -1873,6 +1873,16 @@ static void th_t_is(theap *th, tstats want, const char *what)
                  want.pages_free);
 }
 
+/* Frees objects o[lo .. hi) (those still live) and marks them freed. */
+static void th_free_objects(theap *th, char **o, bool *live, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        if (live[i]) {
+            ph_free(&th->h, o[i]);
+            live[i] = false;
+        }
+}
+
 /* Free chunks whose whole pages come to an arena go back to the page
  * allocator in ph_scavenge(h, 0) / ph_idle (core/src/ph_object.c,
  * fit_trim), never in ph_free:
@@ -1948,10 +1958,7 @@ static void test_trim(void **state)
             const uintptr_t p = fit_trim_lo((uintptr_t)o[a], ps), q = fit_trim_hi((uintptr_t)o[b], ps);
             const size_t np = (q - p) / ps;
             assert_true(q > p && np >= 2 * apages);
-            for (size_t i = a; i < b; i++) {
-                ph_free(&th.h, o[i]);
-                live[i] = false;
-            }
+            th_free_objects(&th, o, live, a, b);
             CHECK_OK(&th.h, what);
             th_t_is(&th, t0, what); /* ph_free gave nothing back */
             trim_call(&th, how, what);
@@ -1981,10 +1988,7 @@ static void test_trim(void **state)
                 assert_true(q2 <= p2 || (q2 - p2) / ps < apages);
                 assert_true(d - c >= 2);
             }
-            for (size_t i = c; i < d; i++) {
-                ph_free(&th.h, o[i]);
-                live[i] = false;
-            }
+            th_free_objects(&th, o, live, c, d);
             trim_call(&th, how, what);
             th_t_is(&th, t1, what);
             th_arena_is(&th, o[b], q, E2, what);
@@ -1995,10 +1999,7 @@ static void test_trim(void **state)
             const uintptr_t qh = fit_trim_hi((uintptr_t)o[e], ps);
             const size_t nh = (qh - base) / ps;
             assert_true(qh > base && nh >= apages);
-            for (size_t i = 0; i < e; i++) {
-                ph_free(&th.h, o[i]);
-                live[i] = false;
-            }
+            th_free_objects(&th, o, live, 0, e);
             th_t_is(&th, t1, what);
             trim_call(&th, how, what);
             tstats t2 = { 2, t1.span_pages - nh, t1.pages_free + nh };
@@ -2013,10 +2014,7 @@ static void test_trim(void **state)
             const uintptr_t pt = fit_trim_lo((uintptr_t)o[f], ps);
             const size_t nt = (E2 - pt) / ps;
             assert_true(pt < E2 && (how == TRIM_SCAVENGE || nt >= apages));
-            for (size_t i = f; i < N; i++) {
-                ph_free(&th.h, o[i]);
-                live[i] = false;
-            }
+            th_free_objects(&th, o, live, f, N);
             th_t_is(&th, t2, what);
             trim_call(&th, how, what);
             tstats t3 = { 2, t2.span_pages - nt, t2.pages_free + nt };
@@ -2031,11 +2029,7 @@ static void test_trim(void **state)
             /* the arenas still serve: the trimmed pages come back as an
              * arena run when asked for */
             snprintf(what, sizeof what, "page %zu, %s: every object freed", ps, how_s);
-            for (size_t i = 0; i < N; i++)
-                if (live[i]) {
-                    ph_free(&th.h, o[i]);
-                    live[i] = false;
-                }
+            th_free_objects(&th, o, live, 0, N);
             stats_all_free(&th.h, what);
             assert_int_equal(th.t.faults, 0);
             free(o);

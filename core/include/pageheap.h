@@ -257,9 +257,9 @@ typedef struct ph_heap {
  * O(1); takes no lock. */
 int ph_init(ph_heap *h, size_t page_size, const ph_port *port);
 
-/* Hands [base, base+size) to the heap.  Metadata (a header, three bitmap
- * words and about 2.2 run-index bytes per chunk of W pages, a page-map byte
- * per page) is placed in whole
+/* Hands [base, base+size) to the heap.  Metadata (a header; per chunk of W
+ * pages three bitmap words and two run-index bytes, plus a byte per word of
+ * each index level above; a page-map byte per page) is placed in whole
  * pages at the low end of the page-aligned part.  granule: 0 (never released)
  * or a power of two >= the page size.  Returns PH_OK, or without any change:
  * PH_EINVAL (bad heap or granule, size 0, address wrap), PH_EOVERLAP,

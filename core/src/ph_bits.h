@@ -40,6 +40,14 @@ typedef uint32_t ph_word_t;
 
 #define PH_WORD_ONES ((ph_word_t)~(ph_word_t)0)
 
+/* A bitmap-sized word for reading or writing bytes a word at a time: it may
+ * alias the bytes it covers (written one by one elsewhere). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef ph_word_t __attribute__((may_alias)) ph_word_alias;
+#else
+typedef ph_word_t ph_word_alias;
+#endif
+
 /* Cortex-M0/M0+/M23 (Armv6-M, Armv8-M baseline) have no CLZ instruction. */
 #if !defined(PH_PORTABLE_BITS) && defined(__ARM_ARCH_6M__)
 #define PH_PORTABLE_BITS 1

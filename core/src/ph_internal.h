@@ -64,8 +64,10 @@
  * order by a search (one level less to carry every update up). */
 #define PH_TOP_WORDS 8u
 
-/* Summary of a range of pages: ph_check and ph_get_stats fold the chunks'
- * summaries (ph_sum_merge) to measure the longest free run exactly. */
+/* Summary of a range of pages (start, max, end): what Go's page allocator
+ * keeps per tree node.  The run index does not use it; ph_word_summary
+ * and ph_sum_merge stay as the word scans' reference in the host tests
+ * (test_chunk.c), and drop out of a firmware's link. */
 typedef struct ph_sum {
     uint32_t start; /* free pages at the low end  */
     uint32_t max;   /* longest free run           */

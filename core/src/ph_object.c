@@ -264,19 +264,14 @@ static size_t pages_for(const ph_heap *h, size_t n)
 /* Sets the n bytes at p to v, whole words in the middle (an arena that
  * merged with its neighbours can span most of a region, and giving it back
  * rewrites a byte per page or block). */
-#if defined(__GNUC__) || defined(__clang__)
-typedef uintptr_t __attribute__((may_alias)) byte_word;
-#else
-typedef uintptr_t byte_word;
-#endif
 static void fill_bytes(uint8_t *p, size_t n, uint8_t v)
 {
-    uintptr_t w = (uintptr_t)-1 / 0xFFu * v; /* v in every byte */
+    ph_word_t w = PH_WORD_ONES / 0xFFu * v; /* v in every byte */
 
-    for (; n != 0 && ((uintptr_t)p & (sizeof(uintptr_t) - 1)) != 0; n--)
+    for (; n != 0 && ((uintptr_t)p & (sizeof(ph_word_t) - 1)) != 0; n--)
         *p++ = v;
-    for (; n >= sizeof(uintptr_t); n -= sizeof(uintptr_t), p += sizeof(uintptr_t))
-        *(byte_word *)(void *)p = w;
+    for (; n >= sizeof(ph_word_t); n -= sizeof(ph_word_t), p += sizeof(ph_word_t))
+        *(ph_word_alias *)(void *)p = w;
     for (; n != 0; n--)
         *p++ = v;
 }
@@ -1163,13 +1158,13 @@ static int check_arena(const ph_heap *h, const struct ph_region *r, size_t page,
  * reads every anchor byte of a heap of large pages). */
 static bool bytes_zero(const uint8_t *p, size_t n)
 {
-    while (n != 0 && ((uintptr_t)p & (sizeof(uintptr_t) - 1)) != 0) {
+    while (n != 0 && ((uintptr_t)p & (sizeof(ph_word_t) - 1)) != 0) {
         if (*p++ != 0)
             return false;
         n--;
     }
-    for (; n >= sizeof(uintptr_t); n -= sizeof(uintptr_t), p += sizeof(uintptr_t))
-        if (*(const byte_word *)(const void *)p != 0)
+    for (; n >= sizeof(ph_word_t); n -= sizeof(ph_word_t), p += sizeof(ph_word_t))
+        if (*(const ph_word_alias *)(const void *)p != 0)
             return false;
     while (n-- != 0)
         if (*p++ != 0)

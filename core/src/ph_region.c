@@ -170,50 +170,60 @@ static size_t next_capped(const struct ph_region *r, size_t c, const size_t *siz
     return j;
 }
 
-/* Every run that may be longer than the cap (the top run of a chunk whose
- * value is the cap), lowest first: p its first page, len its length
- * counted until at least `enough`. */
-#define PH_FOR_CAPPED(r, p, len, enough, body)                                      \
-    do {                                                                           \
-        size_t c_ = 0, sizes_[PH_MAX_LEVELS];                                      \
-        ph_region_levels((r)->nchunks, sizes_);                                    \
-        while ((c_ = next_capped((r), c_, sizes_)) != SIZE_MAX) {                  \
-            ph_word_t w_ = (r)->alloc[c_];                                         \
-            p = (c_ << PH_CHUNK_LOG2) + (w_ != 0 ? PH_WORD_BITS - ph_clz(w_) : 0);  \
-            len = run_from((r), p, (enough));                                      \
-            body                                                                   \
-            c_ = (p + len) >> PH_CHUNK_LOG2; /* where the run ends */              \
-        }                                                                          \
-    } while (0)
+/* A walk over the runs that may be longer than the cap (the top run of a
+ * chunk whose value is the cap), lowest first. */
+struct long_runs {
+    size_t sizes[PH_MAX_LEVELS]; /* words per level */
+    size_t chunk;                /* where the next one is looked for */
+};
+
+/* The next such run: its first page in *p, its length counted until at
+ * least `enough` in *len; false when there is none left. */
+static bool next_long_run(const struct ph_region *r, struct long_runs *it, size_t enough,
+                          size_t *p, size_t *len)
+{
+    size_t c = next_capped(r, it->chunk, it->sizes);
+    ph_word_t w;
+
+    if (c == SIZE_MAX)
+        return false;
+    w = r->alloc[c];
+    *p = (c << PH_CHUNK_LOG2) + (w != 0 ? PH_WORD_BITS - ph_clz(w) : 0);
+    *len = run_from(r, *p, enough);
+    it->chunk = (*p + *len) >> PH_CHUNK_LOG2; /* where the run ends */
+    return true;
+}
 
 size_t ph_region_find_long(const struct ph_region *r, size_t n)
 {
+    struct long_runs it;
     size_t p, len;
 
-    PH_FOR_CAPPED(r, p, len, n, {
+    ph_region_levels(r->nchunks, it.sizes);
+    it.chunk = 0;
+    while (next_long_run(r, &it, n, &p, &len))
         if (len >= n)
             return p;
-    });
     return SIZE_MAX;
 }
 
 size_t ph_region_longest(const struct ph_region *r)
 {
-    size_t p, len, best = 0, j, sizes[PH_MAX_LEVELS];
+    struct long_runs it;
+    size_t p, len, best = 0, j, top = r->nlevels - 1;
 
-    ph_region_levels(r->nchunks, sizes);
-    for (j = 0; j < sizes[r->nlevels - 1]; j++) {
-        size_t top = lanes_top(level_word(r, r->nlevels - 1, j));
-        if (top > best)
-            best = top;
+    ph_region_levels(r->nchunks, it.sizes);
+    for (j = 0; j < it.sizes[top]; j++) {
+        size_t v = lanes_top(level_word(r, (uint32_t)top, j));
+        if (v > best)
+            best = v;
     }
-
     if (best < PH_RUN_CAP)
         return best;
-    PH_FOR_CAPPED(r, p, len, SIZE_MAX, {
+    it.chunk = 0;
+    while (next_long_run(r, &it, SIZE_MAX, &p, &len))
         if (len > best)
             best = len;
-    });
     return best;
 }
 

@@ -85,17 +85,12 @@ PH_HOT_INLINE uint32_t lanes_top(ph_word_t x)
     return (uint32_t)(x & 0xFFu);
 }
 
-/* Word j of level k (levels are word-aligned; read through a type that
- * may alias the bytes written one by one). */
-#if defined(__GNUC__) || defined(__clang__)
-typedef ph_word_t __attribute__((may_alias)) ph_lane_word;
-#else
-typedef ph_word_t ph_lane_word;
-#endif
+/* Word j of level k (levels are word-aligned; their bytes are written one
+ * by one). */
 
 PH_HOT_INLINE ph_word_t level_word(const struct ph_region *r, uint32_t k, size_t j)
 {
-    return ((const ph_lane_word *)(const void *)r->lv[k])[j];
+    return ((const ph_word_alias *)(const void *)r->lv[k])[j];
 }
 
 /* Largest of the PH_LANES bytes at l (a word of a level): with 8 lanes a
@@ -110,7 +105,7 @@ PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
     b = c > d ? c : d;
     return a > b ? a : b;
 #else
-    return lanes_top(*(const ph_lane_word *)(const void *)l);
+    return lanes_top(*(const ph_word_alias *)(const void *)l);
 #endif
 }
 
