@@ -12,7 +12,9 @@
  *     scan of the region's allocation bitmap for every n in 1..3W + 5,
  *     after each step of a random sequence of page allocations and frees
  *     in regions of several sizes (one chunk, a partial last chunk, enough
- *     chunks for three levels), with ph_check after every step.
+ *     chunks for three levels), with ph_check after every step;
+ *   - ph_check finds a changed chunk value, a changed byte of the top
+ *     level and a changed PH_TOP_STOP (the word that ends the top scan).
  */
 #include "ph_test_util.h"
 
@@ -159,11 +161,46 @@ static void test_search(void **state)
     search_region(PH_LANES * PH_LANES * 8 * W + W / 2, seed + 3); /* three */
 }
 
+/* One byte (or the stop word) of the index changed: ph_check reports it
+ * with `code`, and passes again once it is put back. */
+static void expect_corrupt(ph_heap *h, uint8_t *byte, int code)
+{
+    uint8_t was = *byte;
+    *byte = (uint8_t)(was ^ 1u);
+    assert_int_equal(ph_check(h), code);
+    *byte = was;
+    assert_int_equal(ph_check(h), PH_OK);
+}
+
+static void test_check_index(void **state)
+{
+    (void)state;
+    const size_t page = 64, pages = PH_LANES * PH_LANES * 2 * W; /* two levels or more */
+    size_t bytes = (pages + pages / 4 + 64) * page;
+    void *mem = aligned_alloc(page, bytes);
+    ph_heap h;
+
+    assert_non_null(mem);
+    assert_int_equal(ph_init(&h, page, NULL), PH_OK);
+    assert_int_equal(ph_add_region(&h, mem, bytes, 0), PH_OK);
+    assert_non_null(ph_page_alloc(&h, 3));
+    assert_non_null(ph_page_alloc(&h, W + 5));
+    struct ph_region *reg = h.regions_[0];
+    uint32_t top = reg->nlevels - 1;
+    assert_true(top >= 1);
+    assert_int_equal(ph_check(&h), PH_OK);
+    expect_corrupt(&h, &reg->lv[0][1], PH_CHECK_LEAF);
+    expect_corrupt(&h, &reg->lv[top][0], PH_CHECK_TREE);
+    expect_corrupt(&h, &reg->lv[top][reg->top_words * sizeof(ph_word_t)], PH_CHECK_TREE);
+    free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lane_ops),
         cmocka_unit_test(test_search),
+        cmocka_unit_test(test_check_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,7 +232,8 @@ typedef struct ph_heap {
     size_t granules_released_;
     size_t release_calls_, acquire_calls_;
     size_t bytes_released_, bytes_acquired_;
-    size_t peak_used_;                 /* idle pacer's recent peak, pages      */
+    size_t low_free_;                  /* idle pacer's recent peak, as the     */
+                                       /* lowest pages_free_ (decays up)        */
     ph_idle_policy idle_;
     struct ph_region *regions_[PH_MAX_REGIONS]; /* sorted by address        */
     size_t small_spans_, small_span_pages_;

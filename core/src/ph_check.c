@@ -57,7 +57,8 @@ static int check_region_tree(const struct ph_region *r)
     uint32_t k;
 
     ph_region_levels(r->nchunks, sizes);
-    if (r->top_words != sizes[r->nlevels - 1])
+    if (r->top_words != sizes[r->nlevels - 1] ||
+        ((const ph_word_alias *)(const void *)r->lv[r->nlevels - 1])[r->top_words] != PH_TOP_STOP)
         return PH_CHECK_TREE;
     for (c = 0; c < sizes[0] * PH_LANES; c++) {
         if (c >= r->nchunks) {
@@ -248,7 +249,7 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     out->acquire_calls = h->acquire_calls_;
     out->bytes_released = h->bytes_released_;
     out->bytes_acquired = h->bytes_acquired_;
-    out->peak_pages_used = h->peak_used_;
+    out->peak_pages_used = h->pages_total_ - h->low_free_;
     out->small_spans = h->small_spans_;
     out->small_span_pages = h->small_span_pages_;
     out->large_objects = h->large_objects_;

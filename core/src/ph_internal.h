@@ -74,6 +74,11 @@ typedef struct ph_sum {
     uint32_t end;   /* free pages at the high end */
 } ph_sum;
 
+/* The word after a region's top level: every byte lane at 127, at least
+ * any request the index serves, so the first-fit scan of the top level
+ * needs no bound test (ph_tree.h). */
+#define PH_TOP_STOP ((PH_WORD_ONES / 0xFFu) * 0x7Fu)
+
 struct ph_region {
     uintptr_t base;        /* address of bitmap page 0 (after metadata)   */
     uintptr_t limit;       /* base + npages pages                         */
@@ -103,7 +108,8 @@ struct ph_region {
                               word touching neither end                    */
     uint8_t *lv[PH_MAX_LEVELS]; /* the run index, level k word-aligned,
                               lv[0] one value per chunk, zero-padded to
-                              whole words                                  */
+                              whole words; the top level is followed by
+                              PH_TOP_STOP, where its scan ends            */
     /* The object layer's view (ph_object.c). */
     ph_word_t *obj;        /* nchunks words, 1 = page held by an object
                               (fit arena or large run): ph_page_free

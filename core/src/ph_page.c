@@ -60,7 +60,7 @@ int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
     h->acquire_calls_ = 0;
     h->bytes_released_ = 0;
     h->bytes_acquired_ = 0;
-    h->peak_used_ = 0;
+    h->low_free_ = 0;
     h->idle_.budget_bytes = PH_IDLE_BUDGET_BYTES;
     h->idle_.headroom_pct = PH_IDLE_HEADROOM_PCT;
     h->idle_.decay_shift = PH_IDLE_DECAY_SHIFT;
@@ -144,6 +144,7 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
         r->lv[k] = (uint8_t *)p;
         p += sizes[k] * sizeof(ph_word_t);
     }
+    p += sizeof(ph_word_t); /* PH_TOP_STOP, set by ph_region_rebuild */
     r->inner = (uint8_t *)p;
     r->pmap = r->inner + r->nchunks;
     r->fanc = r->pmap;
@@ -228,6 +229,7 @@ int ph_add_region(ph_heap *h, void *base, size_t size, size_t granule)
     }
     h->pages_total_ += usable;
     h->pages_free_ += usable;
+    h->low_free_ += usable; /* the peak in use stays as it was */
     h->metadata_bytes_ += meta_pages << h->page_shift_;
 out:
     ph_unlock(h);
@@ -235,7 +237,7 @@ out:
 }
 
 /* One page from the hint's chunk, or SIZE_MAX when that chunk is full. */
-static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
+static size_t alloc_at_hint(const ph_heap *h)
 {
     struct ph_region *r;
     ph_word_t w;
@@ -251,18 +253,16 @@ static size_t alloc_at_hint(ph_heap *h, struct ph_region **out)
     if (w == PH_WORD_ONES)
         return SIZE_MAX;
     page = (c << PH_CHUNK_LOG2) + ph_ctz(~w);
-    *out = r;
     return page;
 }
 
 PH_PAGE_INLINE size_t pages_find(ph_heap *h, size_t n, uint32_t *ri)
 {
-    struct ph_region *r = NULL;
     size_t page = SIZE_MAX;
     uint32_t i = h->hint_region_;
 
     if (n == 1)
-        page = alloc_at_hint(h, &r);
+        page = alloc_at_hint(h);
     if (page == SIZE_MAX)
         for (; i < h->nregions_; i++) {
             page = page_find(h->regions_[i], n);
@@ -282,11 +282,11 @@ PH_PAGE_INLINE uintptr_t pages_take_at(ph_heap *h, uint32_t ri, size_t first, si
         ph_scav_acquire(h, r, first, n);
     page_mark(r, first, n, true, lowest); /* a first fit begins a free run */
     h->pages_free_ -= n;
-    if (h->pages_total_ - h->pages_free_ > h->peak_used_)
-        h->peak_used_ = h->pages_total_ - h->pages_free_;
+    if (h->pages_free_ < h->low_free_) /* a new peak in use */
+        h->low_free_ = h->pages_free_;
     /* A run at the lowest free page (a one-page first fit, or a run at the
      * hint): everything up to its end is now in use. */
-    if (lowest && (n == 1 || (ri == h->hint_region_ && first == h->hint_page_))) {
+    if (lowest && ((first == h->hint_page_ && ri == h->hint_region_) || n == 1)) {
         h->hint_region_ = ri;
         h->hint_page_ = first + n;
     }
@@ -339,7 +339,9 @@ PH_HOT_INLINE void pages_freed(ph_heap *h, struct ph_region *r, uint32_t ri, siz
 {
     ph_scav_note_free(r, first, n);
     h->pages_free_ += n;
-    if (ri < h->hint_region_ || (ri == h->hint_region_ && first < h->hint_page_)) {
+    /* below the hint: ri < hint_region_, or ri == hint_region_ and first <
+     * hint_page_ */
+    if (ri < h->hint_region_ + (uint32_t)(first < h->hint_page_)) {
         h->hint_region_ = ri;
         h->hint_page_ = first;
     }
@@ -375,7 +377,7 @@ void *ph_page_alloc(ph_heap *h, size_t npages)
 
 void ph_page_free(ph_heap *h, void *p, size_t npages)
 {
-    uintptr_t a = (uintptr_t)p;
+    uintptr_t a = (uintptr_t)p, off;
     struct ph_region *r;
     size_t first;
     uint32_t i;
@@ -384,13 +386,17 @@ void ph_page_free(ph_heap *h, void *p, size_t npages)
     if (npages == 0 || !ph_heap_ok(h))
         return;
     ph_lock(h);
-    i = ph_region_of(h, a);
-    if (i == h->nregions_)
+    for (i = 0;; i++) { /* the region holding p (ph_region_of) */
+        if (i == h->nregions_)
+            goto refuse;
+        r = h->regions_[i];
+        off = a - r->base;
+        if (off < r->limit - r->base)
+            break;
+    }
+    if ((off & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
         goto refuse;
-    r = h->regions_[i];
-    if (((a - r->base) & (((uintptr_t)1 << h->page_shift_) - 1)) != 0)
-        goto refuse;
-    first = (size_t)((a - r->base) >> h->page_shift_);
+    first = (size_t)(off >> h->page_shift_);
     if (npages > r->npages - first)
         goto refuse;
     /* Refused when a page is free (PH_FAULT_DOUBLE_FREE) or object memory,

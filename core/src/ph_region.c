@@ -37,6 +37,7 @@ size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift)
     levels = ph_region_levels(nchunks, sizes);
     for (k = 0; k < levels; k++)
         bytes += sizes[k] * sizeof(ph_word_t); /* the run index */
+    bytes += sizeof(ph_word_t);                /* and its PH_TOP_STOP */
     bytes += nchunks;                          /* inner, a byte a chunk */
     bytes += npages;                           /* page map, a byte a page */
     if (anc != page_shift)                     /* anchors, a byte a block */
@@ -115,6 +116,7 @@ void ph_region_rebuild(struct ph_region *r)
     for (k = 1; k < r->nlevels; k++)
         for (j = 0; j < sizes[k] << PH_LANE_LOG2; j++)
             r->lv[k][j] = j < sizes[k - 1] ? (uint8_t)lanes_top(level_word(r, k - 1, j)) : 0;
+    ((ph_word_alias *)(void *)r->lv[r->nlevels - 1])[r->top_words] = PH_TOP_STOP;
 }
 
 /* Length of the free run that begins at page p of r (p free), counted

@@ -231,7 +231,7 @@ size_t ph_scavenge(ph_heap *h, size_t nbytes)
 
 size_t ph_idle(ph_heap *h)
 {
-    size_t used, goal, powered, done = 0;
+    size_t used, peak, goal, powered, done = 0;
 
     if (!ph_heap_ok(h))
         return 0;
@@ -239,13 +239,11 @@ size_t ph_idle(ph_heap *h)
     ph_object_cache_flush(h); /* as ph_scavenge */
     ph_object_trim(h, false);
     used = h->pages_total_ - h->pages_free_;
-    if (h->peak_used_ < used)
-        h->peak_used_ = used;
+    peak = h->pages_total_ - h->low_free_; /* at least used */
     /* Rounded up, so the peak reaches the pages in use in the end. */
-    h->peak_used_ -= (h->peak_used_ - used + ((size_t)1 << h->idle_.decay_shift) - 1) >>
-                     h->idle_.decay_shift;
-    goal = h->peak_used_ + h->peak_used_ / 100u * h->idle_.headroom_pct +
-           h->peak_used_ % 100u * h->idle_.headroom_pct / 100u;
+    peak -= (peak - used + ((size_t)1 << h->idle_.decay_shift) - 1) >> h->idle_.decay_shift;
+    h->low_free_ = h->pages_total_ - peak;
+    goal = peak + peak / 100u * h->idle_.headroom_pct + peak % 100u * h->idle_.headroom_pct / 100u;
     powered = h->pages_total_ - h->pages_released_;
     if (powered > goal) {
         size_t excess = (powered - goal) << h->page_shift_;

@@ -315,13 +315,13 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
         return ph_region_find_long(r, n);
     /* Invariant: the first chunk whose value is at least n is in the
      * subtree of lane j of level k. */
-    for (j = 0;; j++) {
-        if (j == r->top_words)
-            return SIZE_MAX;
+    for (j = 0;; j++) { /* ends at PH_TOP_STOP, the word past the top level */
         t = lanes_ge(level_word(r, k, j), (uint32_t)n);
         if (t != 0)
             break;
     }
+    if (j == r->top_words)
+        return SIZE_MAX;
     j = (j << PH_LANE_LOG2) + lane_first(t);
     while (k > 0) {
         k--;
