@@ -48,6 +48,7 @@ scratch="${PH_BUILD_ROOT:-$PH_ROOT/build}/check-boards"
 allowed=(
     "scripts/run.sh: its default board"
     "bench/target/run-target-bench.sh: the boards benchmarked by default"
+    "bench/target/run-target-profile.sh: the board profiled by default (the reference board)"
     "port/newlib/test-newlib.sh: port/newlib's own test runs on mps2-an385"
     "scripts/check-boards.sh: these checks run on named boards"
     "scripts/check-os-speed.sh: the -Os / -O2 comparison runs on the reference board"

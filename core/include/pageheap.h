@@ -36,15 +36,17 @@
  *   search and the update longest (and on the whole heap in one call, and
  *   on a run over W past a candidate in every chunk):
  *     ph_page_alloc(n <= W)  <= 420 + 100 K
- *     ph_page_alloc(n > W)   <= 420 + 100 K + 115 C + 20 n / W
+ *     ph_page_alloc(n > W)   <= 420 + 100 K + 120 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
- *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 521 constructed, 562
- *   on the page trace), free <= 550 (490 constructed, 476 on the trace);
- *   256 Ki pages (K = 3): alloc <= 720 (605, 578), free <= 590 (512, 435).
+ *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 508 constructed, 557
+ *   on the page trace), free <= 550 (484 constructed, 471 on the trace);
+ *   256 Ki pages (K = 3): alloc <= 720 (584, 573), free <= 590 (506, 430);
+ *   over W pages: 16 Ki pages <= 31,360 (30,221), 256 Ki <= 491,880
+ *   (482,629).
  *   Each region below the one that serves adds about 10.  On a Cortex-M
  *   the terms are the same with other constants: Cortex-M3, 1024 pages of
  *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,
- *   free at most 349 measured.
+ *   free at most 349 measured (counted to within 40).
  */
 #ifndef PAGEHEAP_H
 #define PAGEHEAP_H
@@ -414,8 +416,8 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * In instructions, the worst single call measured on the small-object
  * trace (sizes 16..512 B, 1,000,000 calls at 75 % load, 256 B pages, -O2;
  * bench/target/run-target-bench.sh), a new arena's page allocation
- * included, worst malloc / worst free: Cortex-M3 750 / 190 (counted to
- * within 40), Cortex-M4 702 / 202, Cortex-A15 841 / 221.  The malloc
+ * included, worst malloc / worst free: Cortex-M3 550 / 190 (counted to
+ * within 40), Cortex-M4 581 / 202, Cortex-A15 603 / 221.  The malloc
  * worst is a new arena: a ph_page_alloc (see the bounds at the top) and
  * the arena's page-map bytes.  No free emptied an arena in that trace: one
  * that does adds a ph_page_free and its arena's page-map bytes, a word at
