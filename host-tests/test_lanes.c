@@ -5,7 +5,7 @@
  * The run index (core/src/ph_tree.h) keeps a 7-bit value per byte lane of
  * a word and answers "first lane >= n" and "largest lane" with whole-word
  * operations.  Here:
- *   - lanes_ge, lane_first, lane_drop_first, lanes_max, lanes_top and
+ *   - lanes_ge, lane_first, lane_drop_first, lanes_from, lanes_max, lanes_top and
  *     word_top against byte loops, on random words of 7-bit lanes (and
  *     words of equal lanes, zeros, the cap) for every n in 1..128;
  *   - region_find (the first-fit search, over the cap too) against a naive
@@ -57,6 +57,16 @@ static void check_word(ph_word_t x)
     for (unsigned n = 1; n <= 128; n++) {
         ph_word_t t = lanes_ge(x, n);
         for (unsigned i = 0; i < PH_LANES; i++) {
+            /* lanes_from(t, i): the flags of lanes i and above only */
+            ph_word_t u = lanes_from(lanes_ge(x, n), i);
+            for (unsigned j = i; j < PH_LANES; j++) {
+                if (lane(x, j) >= n) {
+                    assert_true(u != 0);
+                    assert_int_equal(lane_first(u), j);
+                    u = lane_drop_first(u);
+                }
+            }
+            assert_true(u == 0);
             if (lane(x, i) >= n) {
                 assert_true(t != 0);
                 assert_int_equal(lane_first(t), i);

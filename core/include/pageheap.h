@@ -36,13 +36,13 @@
  *   search and the update longest (and on the whole heap in one call, and
  *   on a run over W past a candidate in every chunk):
  *     ph_page_alloc(n <= W)  <= 420 + 100 K
- *     ph_page_alloc(n > W)   <= 420 + 100 K + 120 C + 20 n / W
+ *     ph_page_alloc(n > W)   <= 420 + 100 K + 95 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
  *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 508 constructed, 557
  *   on the page trace), free <= 550 (484 constructed, 471 on the trace);
  *   256 Ki pages (K = 3): alloc <= 720 (584, 573), free <= 590 (506, 430);
- *   over W pages: 16 Ki pages <= 31,360 (30,221), 256 Ki <= 491,880
- *   (482,629).
+ *   over W pages: 16 Ki pages <= 24,960 (24,076), 256 Ki <= 389,575
+ *   (383,117).
  *   Each region below the one that serves adds about 10.  On a Cortex-M
  *   the terms are the same with other constants: Cortex-M3, 1024 pages of
  *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,

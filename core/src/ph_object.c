@@ -819,10 +819,14 @@ PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
         }
 #endif
         if (h->fit_free_[i] == NULL) { /* the next non-empty list's head */
-            uint32_t m = h->fit_map_[(i + 1) / MAPW] & (~(uint32_t)0 << ((i + 1) % MAPW));
-            if (m == 0)
-                return alloc_slow(h, size);
-            i = ((i + 1) & ~(MAPW - 1)) + ph_ctz((ph_word_t)m);
+            unsigned w = (i + 1) / MAPW;
+            uint32_t m = h->fit_map_[w] & (~(uint32_t)0 << ((i + 1) % MAPW));
+            while (m == 0) { /* (every list above i holds chunks of cs or more) */
+                if (++w == PH_FIT_MAP_WORDS)
+                    return alloc_slow(h, size);
+                m = h->fit_map_[w];
+            }
+            i = w * MAPW + ph_ctz((ph_word_t)m);
         }
         u = (uintptr_t)list_pop(h, i);
         return carve(h, u, csize(*hdr_of(u)), cs); /* (exact: carve splits nothing) */

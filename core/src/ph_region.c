@@ -148,10 +148,8 @@ static size_t next_capped(const struct ph_region *r, size_t c, const size_t *siz
 
     for (;;) {
         if ((j >> PH_LANE_LOG2) < sizes[k]) {
-            unsigned lane = (unsigned)(j & (PH_LANES - 1));
-            t = lanes_ge(level_word(r, k, j >> PH_LANE_LOG2), PH_RUN_CAP);
-            while (t != 0 && lane_first(t) < lane) /* lanes left of j */
-                t = lane_drop_first(t);
+            t = lanes_from(lanes_ge(level_word(r, k, j >> PH_LANE_LOG2), PH_RUN_CAP),
+                           (unsigned)(j & (PH_LANES - 1))); /* lanes from j's on */
             if (t != 0) {
                 j = (j & ~(size_t)(PH_LANES - 1)) + lane_first(t);
                 break;

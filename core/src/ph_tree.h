@@ -66,6 +66,16 @@ PH_HOT_INLINE ph_word_t lane_drop_first(ph_word_t t)
 #endif
 }
 
+/* t without the flags of its lanes below lane i (0 <= i < PH_LANES). */
+PH_HOT_INLINE ph_word_t lanes_from(ph_word_t t, unsigned i)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return t & (PH_WORD_ONES >> (i * 8u));
+#else
+    return t & (PH_WORD_ONES << (i * 8u));
+#endif
+}
+
 /* Lane by lane maximum of a and b. */
 PH_HOT_INLINE ph_word_t lanes_max(ph_word_t a, ph_word_t b)
 {
