@@ -443,15 +443,10 @@ PH_COLD void arena_drop(ph_heap *h, uintptr_t a, uintptr_t end)
 
 /* ---- chunks in and out ------------------------------------------------------ */
 
-/* The region of x, which is inside one: with one region, no lookup (when
- * optimising for speed). */
+/* The region of x, which is inside one: with one region, no lookup. */
 PH_FAST_INLINE uint32_t region_holding(const ph_heap *h, uintptr_t x)
 {
-#if !defined(__OPTIMIZE_SIZE__)
-    if (h->nregions_ == 1)
-        return 0;
-#endif
-    return ph_region_of(h, x);
+    return h->nregions_ == 1 ? 0 : ph_region_of(h, x);
 }
 
 /* The free chunk at u (s bytes, on no list) in use for cs <= s bytes;
@@ -810,14 +805,12 @@ PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
         unsigned i = (unsigned)((cs - PH_FIT_MIN) / PH_ALIGN);
         uintptr_t u;
 
-#if !defined(__OPTIMIZE_SIZE__)
         if (h->fit_free_[i] != NULL) { /* its exact list: nothing to split */
             u = (uintptr_t)list_pop(h, i);
             *hdr_of(u) |= PH_FIT_CINUSE;
             *hdr_of(u + cs) |= PH_FIT_PINUSE;
             return (void *)u;
         }
-#endif
         if (h->fit_free_[i] == NULL) { /* the next non-empty list's head */
             unsigned w = (i + 1) / MAPW;
             uint32_t m = h->fit_map_[w] & (~(uint32_t)0 << ((i + 1) % MAPW));
