@@ -803,6 +803,8 @@ PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
     if (size <= PH_FIT_EXACT_MAX - HDR) {
         size_t cs = chunk_for(size);
         unsigned i = (unsigned)((cs - PH_FIT_MIN) / PH_ALIGN);
+        unsigned w = (i + 1) / MAPW;
+        uint32_t m;
         uintptr_t u;
 
         if (h->fit_free_[i] != NULL) { /* its exact list: nothing to split */
@@ -811,18 +813,17 @@ PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
             *hdr_of(u + cs) |= PH_FIT_PINUSE;
             return (void *)u;
         }
-        if (h->fit_free_[i] == NULL) { /* the next non-empty list's head */
-            unsigned w = (i + 1) / MAPW;
-            uint32_t m = h->fit_map_[w] & (~(uint32_t)0 << ((i + 1) % MAPW));
-            while (m == 0) { /* (every list above i holds chunks of cs or more) */
-                if (++w == PH_FIT_MAP_WORDS)
-                    return alloc_slow(h, size);
-                m = h->fit_map_[w];
-            }
-            i = w * MAPW + ph_ctz((ph_word_t)m);
+        /* the head of the next non-empty list: every list above i holds
+         * chunks of cs bytes or more */
+        m = h->fit_map_[w] & (~(uint32_t)0 << ((i + 1) % MAPW));
+        while (m == 0) {
+            if (++w == PH_FIT_MAP_WORDS)
+                return alloc_slow(h, size);
+            m = h->fit_map_[w];
         }
+        i = w * MAPW + ph_ctz((ph_word_t)m);
         u = (uintptr_t)list_pop(h, i);
-        return carve(h, u, csize(*hdr_of(u)), cs); /* (exact: carve splits nothing) */
+        return carve(h, u, csize(*hdr_of(u)), cs);
     }
     return alloc_slow(h, size);
 }
