@@ -417,7 +417,7 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * trace (sizes 16..512 B, 1,000,000 calls at 75 % load, 256 B pages, -O2;
  * bench/target/run-target-bench.sh), a new arena's page allocation
  * included, worst malloc / worst free: Cortex-M3 550 / 190 (counted to
- * within 40), Cortex-M4 588 / 202, Cortex-A15 610 / 221.  The malloc
+ * within 40), Cortex-M4 558 / 202, Cortex-A15 573 / 221.  The malloc
  * worst is a new arena: a ph_page_alloc (see the bounds at the top) and
  * the arena's page-map bytes.  No free emptied an arena in that trace: one
  * that does adds a ph_page_free and its arena's page-map bytes, a word at

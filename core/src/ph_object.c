@@ -488,12 +488,12 @@ static uintptr_t fit_take(ph_heap *h, size_t cs, size_t *s)
     return (uintptr_t)c;
 }
 
-/* A chunk of cs bytes from the lists or a new arena; NULL when neither
- * has one. */
-static void *fit_alloc(ph_heap *h, size_t cs)
+/* A chunk of cs bytes from the lists (unless the caller found them
+ * without one: listless) or a new arena; NULL when neither has one. */
+static void *fit_alloc(ph_heap *h, size_t cs, bool listless)
 {
     size_t s;
-    uintptr_t u = fit_take(h, cs, &s);
+    uintptr_t u = listless ? 0 : fit_take(h, cs, &s);
 
     if (u == 0) {
         u = arena_new(h, cs);
@@ -783,10 +783,10 @@ static void obj_release(ph_heap *h, const obj_ref *o)
 
 /* ph_malloc's work when the exact list is empty, and everyone else's: a
  * chunk from the lists or a new arena, or a page run.  The lock is held. */
-static void *alloc_slow(ph_heap *h, size_t size)
+static void *alloc_slow(ph_heap *h, size_t size, bool listless)
 {
     if (size <= PH_SMALL_MAX) {
-        void *p = fit_alloc(h, chunk_for(size));
+        void *p = fit_alloc(h, chunk_for(size), listless);
         if (p != NULL)
             return p;
         /* no free chunk and no run for an arena (whose padding and fence
@@ -818,14 +818,14 @@ PH_FAST_INLINE void *alloc_locked(ph_heap *h, size_t size)
         m = h->fit_map_[w] & (~(uint32_t)0 << ((i + 1) % MAPW));
         while (m == 0) {
             if (++w == PH_FIT_MAP_WORDS)
-                return alloc_slow(h, size);
+                return alloc_slow(h, size, true); /* no list can serve it */
             m = h->fit_map_[w];
         }
         i = w * MAPW + ph_ctz((ph_word_t)m);
         u = (uintptr_t)list_pop(h, i);
         return carve(h, u, csize(*hdr_of(u)), cs);
     }
-    return alloc_slow(h, size);
+    return alloc_slow(h, size, false);
 }
 
 void *ph_malloc(ph_heap *h, size_t size)
@@ -1084,7 +1084,7 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
         if (n != 0 && large_grow(h, &o, n))
             goto in_place;
     }
-    q = alloc_slow(h, size);
+    q = alloc_slow(h, size, false);
     ph_unlock(h);
     if (q == NULL)
         return size <= old ? p : NULL; /* a shrink that cannot move stays */
