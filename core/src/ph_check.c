@@ -230,8 +230,7 @@ void ph_get_stats(ph_heap *h, ph_stats *out)
     if (!ph_heap_ok(h))
         return;
     ph_lock(h);
-    for (i = 0; i < h->nregions_; i++)
-    {
+    for (i = 0; i < h->nregions_; i++) {
         size_t run = ph_region_longest(h->regions_[i]);
         if (run > largest)
             largest = run;

@@ -2,7 +2,8 @@
 /*
  * ph_chunk.c: runs of free pages inside one chunk (one bitmap word).
  *
- * All three questions are answered with whole-word operations in
+ * Both questions (the first run of n pages, the longest run) are answered
+ * with whole-word operations in
  * O(log W) steps, never a bit-by-bit loop:
  *
  *   x_k, the set of bit positions where a free run of at least k pages
@@ -49,17 +50,4 @@ unsigned ph_word_max_run_doubling(ph_word_t x)
 unsigned ph_word_max_run(ph_word_t used)
 {
     return ph_word_max_run_inline(used);
-}
-
-ph_sum ph_word_summary(ph_word_t used)
-{
-    ph_sum s;
-    if (used == 0) {
-        s.start = s.max = s.end = PH_WORD_BITS;
-    } else {
-        s.start = ph_ctz(used);
-        s.end = ph_clz(used);
-        s.max = ph_word_max_run(used);
-    }
-    return s;
 }

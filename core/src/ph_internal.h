@@ -11,8 +11,6 @@
  *           metadata (struct ph_region, the bitmaps, the run index) sits
  *           in whole pages at the region's low end; page 0 of the region's
  *           bitmap is the first page after them.
- *   summary (start, max, end) of a range of pages: free pages at its low
- *           end, longest free run inside it, free pages at its high end.
  *
  * The run index of a region answers first fit in a few word operations.
  * The first fit for n pages is the lowest page that begins a free run of
@@ -49,8 +47,7 @@
 #define PH_CHUNK_PAGES PH_WORD_BITS
 #define PH_CHUNK_LOG2 PH_WORD_LOG2
 
-/* Largest region, in pages: summary fields are 32-bit and a node's length
- * (up to twice the region, rounded to a power of two) must fit. */
+/* Largest region, in pages (PH_MAX_LEVELS below is sized for it). */
 #define PH_REGION_MAX_PAGES ((size_t)1 << 31)
 
 /* The run index (above): byte lanes per word, the cap of a chunk's value,
@@ -63,16 +60,6 @@
 /* The top level of the run index is at most this many words, scanned in
  * order by a search (one level less to carry every update up). */
 #define PH_TOP_WORDS 8u
-
-/* Summary of a range of pages (start, max, end): what Go's page allocator
- * keeps per tree node.  The run index does not use it; ph_word_summary
- * and ph_sum_merge stay as the word scans' reference in the host tests
- * (test_chunk.c), and drop out of a firmware's link. */
-typedef struct ph_sum {
-    uint32_t start; /* free pages at the low end  */
-    uint32_t max;   /* longest free run           */
-    uint32_t end;   /* free pages at the high end */
-} ph_sum;
 
 /* The word after a region's top level: every byte lane at 127, at least
  * any request the index serves, so the first-fit scan of the top level
@@ -226,27 +213,6 @@ PH_HOT_INLINE unsigned ph_word_max_run_inline(ph_word_t used)
         x &= ~ph_mask_below(start + len);
     }
     return best;
-}
-
-/* Summary of one chunk. */
-ph_sum ph_word_summary(ph_word_t used);
-
-/* Summary of two adjacent ranges of child_len pages each. */
-static inline ph_sum ph_sum_merge(ph_sum l, ph_sum r, uint32_t child_len)
-{
-    ph_sum s;
-    uint32_t cross = l.end + r.start;
-    s.start = l.start == child_len ? child_len + r.start : l.start;
-    s.end = r.end == child_len ? child_len + l.end : r.end;
-    s.max = l.max > r.max ? l.max : r.max;
-    if (cross > s.max)
-        s.max = cross;
-    return s;
-}
-
-static inline bool ph_sum_eq(ph_sum a, ph_sum b)
-{
-    return a.start == b.start && a.max == b.max && a.end == b.end;
 }
 
 /* ---- heap helpers shared by the public entry points ---- */
