@@ -186,6 +186,23 @@ PH_FAST_INLINE void list_unlink(ph_heap *h, uintptr_t u, size_t s)
         c->next->prev = c->prev;
 }
 
+/* The list calls of the rarer paths (new arenas, trims, aligned chunks,
+ * resizes): one out-of-line copy each at -Os, inlined otherwise. */
+#if defined(__OPTIMIZE_SIZE__)
+PH_COLD void list_push_c(ph_heap *h, uintptr_t u, size_t s)
+{
+    list_push(h, u, s);
+}
+
+PH_COLD void list_unlink_c(ph_heap *h, uintptr_t u, size_t s)
+{
+    list_unlink(h, u, s);
+}
+#else
+#define list_push_c list_push
+#define list_unlink_c list_unlink
+#endif
+
 /* ---- anchors ------------------------------------------------------------ */
 
 PH_FAST_INLINE uint8_t anc_code(const ph_heap *h, uintptr_t u)
@@ -290,17 +307,9 @@ static void mark_arena(const ph_heap *h, struct ph_region *r, size_t first, size
 
 void ph_object_init(ph_heap *h)
 {
-    unsigned i;
-
+    /* (ph_init cleared the lists, their map and the cache) */
     h->anc_shift_ = ph_anc_shift(h->page_shift_);
     h->anc_mask_ = ((uintptr_t)1 << h->anc_shift_) - 1;
-    h->fit_cache_ = 0;
-    h->cached_spans_ = 0;
-    h->cached_pages_ = 0;
-    for (i = 0; i < PH_FIT_MAP_WORDS; i++)
-        h->fit_map_[i] = 0;
-    for (i = 0; i < PH_FIT_LISTS; i++)
-        h->fit_free_[i] = NULL;
 }
 
 /* The empty arena at a (whose single free chunk is on no list) back to the
@@ -382,7 +391,7 @@ static uintptr_t arena_new(ph_heap *h, size_t cs)
         if ((*hdr_of(a) & PH_FIT_PINUSE) == 0) {
             size_t ps = *(size_t *)(a - 2 * HDR);
             u = a - ps;
-            list_unlink(h, u, ps);
+            list_unlink_c(h, u, ps);
             fl = *hdr_of(u) & (PH_FIT_PINUSE | PH_FIT_FIRST);
         } else {
             *anc_at(h, r, u) = anc_code(h, u);
@@ -402,7 +411,7 @@ static uintptr_t arena_new(ph_heap *h, size_t cs)
         h->small_spans_--;
         if ((wh & PH_FIT_CINUSE) == 0) {
             size_t ws = csize(wh);
-            list_unlink(h, w, ws);
+            list_unlink_c(h, w, ws);
             end = w + ws;
             anc_drop(h, r, u, w, end);
         } else {
@@ -471,6 +480,15 @@ PH_FAST_INLINE void *carve(ph_heap *h, uintptr_t u, size_t s, size_t cs)
     return (void *)u;
 }
 
+#if defined(__OPTIMIZE_SIZE__)
+PH_COLD void *carve_c(ph_heap *h, uintptr_t u, size_t s, size_t cs)
+{
+    return carve(h, u, s, cs);
+}
+#else
+#define carve_c carve
+#endif
+
 /* A free chunk of at least cs bytes off its list (the head of the first
  * list that can hold one), its size in *s; 0 when the lists have none. */
 static uintptr_t fit_take(ph_heap *h, size_t cs, size_t *s)
@@ -501,7 +519,7 @@ static void *fit_alloc(ph_heap *h, size_t cs, bool listless)
             return NULL;
         s = csize(*hdr_of(u));
     }
-    return carve(h, u, s, cs);
+    return carve_c(h, u, s, cs);
 }
 
 /* The listed free chunk at u (s bytes, flags fl: PH_FIT_PINUSE, or
@@ -538,12 +556,12 @@ static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
      * arena; the arena's free head or tail goes back whatever its size */
     if (q <= p || (!head && !tail && ((q - p) >> h->page_shift_) < arena_pages(h)))
         return false;
-    list_unlink(h, u, s);
+    list_unlink_c(h, u, s);
     if (!head) { /* the arena before the pages: [.., p) */
         if (p != u) {
             *hdr_of(u) = (p - u) | fl;
             set_foot(u, p - u);
-            list_push(h, u, p - u);
+            list_push_c(h, u, p - u);
             *hdr_of(p) = PH_FIT_CINUSE; /* its fence, the chunk before free */
         } else {
             *hdr_of(p) = PH_FIT_CINUSE | PH_FIT_PINUSE;
@@ -554,7 +572,7 @@ static bool fit_trim(ph_heap *h, uintptr_t u, size_t s, size_t fl)
         if (v != n) {
             *hdr_of(v) = (n - v) | PH_FIT_FIRST;
             set_foot(v, n - v);
-            list_push(h, v, n - v);
+            list_push_c(h, v, n - v);
         } else {
             *hdr_of(n) = nh | PH_FIT_FIRST;
         }
@@ -978,12 +996,12 @@ static void *fit_aligned(ph_heap *h, size_t size, size_t align)
         r = h->regions_[ph_region_of(h, u)];
         *hdr_of(u) = gap | (hd & (PH_FIT_PINUSE | PH_FIT_FIRST));
         set_foot(u, gap);
-        list_push(h, u, gap);
+        list_push_c(h, u, gap);
         *hdr_of(a) = s - gap; /* free, the chunk before it free */
         anc_add(h, r, u, a);
         s -= gap;
     }
-    return carve(h, a, s, cs);
+    return carve_c(h, a, s, cs);
 }
 
 void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
@@ -1034,7 +1052,7 @@ static bool fit_resize(ph_heap *h, const obj_ref *o, size_t cs)
         nh = *hdr_of(n);
         if ((nh & PH_FIT_CINUSE) != 0 || s + csize(nh) < cs)
             return false;
-        list_unlink(h, n, csize(nh));
+        list_unlink_c(h, n, csize(nh));
         s += csize(nh);
         anc_drop(h, r, u, n, u + s);
         *hdr_of(u) = s | flags;

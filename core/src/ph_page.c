@@ -39,39 +39,24 @@ static bool is_pow2(size_t x)
     return x != 0 && (x & (x - 1)) == 0;
 }
 
+_Static_assert(sizeof(ph_heap) % sizeof(ph_word_t) == 0, "ph_init clears ph_heap word by word");
+
 int ph_init(ph_heap *h, size_t page_size, const ph_port *port)
 {
-    uint32_t i;
+    ph_word_alias *w = (ph_word_alias *)(void *)h;
+    size_t i;
 
     if (h == NULL)
         return PH_EINVAL;
-    h->magic_ = 0;
+    /* Every counter, list, hint and region slot starts at 0 (NULL): the
+     * heap is cleared word by word (it may hold garbage; ph_heap is a whole
+     * number of words), then the few fields that start elsewhere are set. */
+    for (i = 0; i < sizeof *h / sizeof *w; i++)
+        w[i] = 0;
     h->port_ = port;
-    h->nregions_ = 0;
-    h->hint_region_ = 0;
-    h->hint_page_ = 0;
-    h->pages_total_ = 0;
-    h->pages_free_ = 0;
-    h->metadata_bytes_ = 0;
-    h->faults_ = 0;
-    h->pages_released_ = 0;
-    h->granules_released_ = 0;
-    h->release_calls_ = 0;
-    h->acquire_calls_ = 0;
-    h->bytes_released_ = 0;
-    h->bytes_acquired_ = 0;
-    h->low_free_ = 0;
     h->idle_.budget_bytes = PH_IDLE_BUDGET_BYTES;
     h->idle_.headroom_pct = PH_IDLE_HEADROOM_PCT;
     h->idle_.decay_shift = PH_IDLE_DECAY_SHIFT;
-    for (i = 0; i < PH_MAX_REGIONS; i++)
-        h->regions_[i] = NULL;
-    h->small_spans_ = 0;
-    h->cached_spans_ = 0;
-    h->cached_pages_ = 0;
-    h->small_span_pages_ = 0;
-    h->large_objects_ = 0;
-    h->large_pages_ = 0;
     if (page_size == 0)
         page_size = PH_DEFAULT_PAGE_SIZE;
     if (!is_pow2(page_size) || page_size < PH_MIN_PAGE_SIZE || page_size > PH_MAX_PAGE_SIZE) {
@@ -118,7 +103,8 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
                            size_t meta_pages, uint32_t shift)
 {
     uintptr_t p = meta + sizeof(struct ph_region);
-    size_t c, sizes[PH_MAX_LEVELS];
+    size_t sizes[PH_MAX_LEVELS];
+    ph_word_alias *w;
     uint32_t k;
     unsigned tail;
 
@@ -134,8 +120,6 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     /* the allocation bitmap between two words of ones: the chunks past
      * either end are in use, so a run's neighbours need no bounds test */
     r->alloc = (ph_word_t *)p + 1;
-    r->alloc[-1] = PH_WORD_ONES;
-    r->alloc[r->nchunks] = PH_WORD_ONES;
     r->released = r->alloc + r->nchunks + 1;
     r->obj = r->released + r->nchunks;
     r->scav = r->obj + r->nchunks;
@@ -151,16 +135,14 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     if (ph_anc_shift(shift) != shift)
         r->fanc = r->pmap + usable;
 
-    for (c = 0; c < r->nchunks; c++) {
-        r->alloc[c] = 0;
-        r->released[c] = 0;
-        r->obj[c] = 0;
-    }
-    for (c = 0; c < usable; c++)
-        r->pmap[c] = PH_PM_NONE;
-    if (r->fanc != r->pmap)
-        for (c = 0; c < usable << (shift - ph_anc_shift(shift)); c++)
-            r->fanc[c] = 0;
+    /* Every bitmap, page-map code (PH_PM_NONE) and anchor starts at 0: the
+     * metadata pages are cleared from the bitmaps on, word by word (the
+     * run index and inner bytes are then rebuilt from the bitmap). */
+    for (w = (ph_word_alias *)(void *)(r->alloc - 1);
+         (uintptr_t)w < meta + ((uintptr_t)meta_pages << shift); w++)
+        *w = 0;
+    r->alloc[-1] = PH_WORD_ONES;
+    r->alloc[r->nchunks] = PH_WORD_ONES;
     /* Pages past the end exist in the last word only: in use for ever. */
     tail = (unsigned)(usable & (PH_CHUNK_PAGES - 1));
     if (tail != 0)
