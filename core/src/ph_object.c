@@ -649,13 +649,23 @@ PH_COLD void fit_release(ph_heap *h, const struct ph_region *r, uintptr_t u, siz
 
 /* ---- large objects ----------------------------------------------------- */
 
-static void set_pmap_large(struct ph_region *r, size_t first, size_t n, bool large)
+/* Page map and object bits of pages [first, first + n) of r: a large
+ * object's (its first page at first when head), or none. */
+static void set_pmap_large(struct ph_region *r, size_t first, size_t n, bool large, bool head)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        r->pmap[first + i] = !large ? (uint8_t)PH_PM_NONE
-                             : i == 0 ? (uint8_t)PH_PM_LARGE : (uint8_t)PH_PM_LARGE_MORE;
+    fill_bytes(r->pmap + first, n, large ? (uint8_t)PH_PM_LARGE_MORE : (uint8_t)PH_PM_NONE);
+    if (head)
+        r->pmap[first] = PH_PM_LARGE;
     ph_bits_fill(r->obj, first, n, large);
+}
+
+/* Pages [first, first + n) of region ri, a large object's, back to the
+ * page allocator (the whole object, or the tail a shrink cuts off). */
+static void large_give(ph_heap *h, uint32_t ri, size_t first, size_t n)
+{
+    set_pmap_large(h->regions_[ri], first, n, false, false);
+    ph_pages_give(h, ri, first, n);
+    h->large_pages_ -= n;
 }
 
 /* A page run of at least size bytes aligned to align (a power of two).
@@ -682,7 +692,7 @@ static void *large_alloc(ph_heap *h, size_t size, size_t align)
         lead = ((align - (a & (align - 1))) & (align - 1)) >> h->page_shift_;
     }
     a = ph_pages_take_at(h, ri, first + lead, n, extra == 0);
-    set_pmap_large(h->regions_[ri], first + lead, n, true);
+    set_pmap_large(h->regions_[ri], first + lead, n, true, true);
     h->large_objects_++;
     h->large_pages_ += n;
     return (void *)a;
@@ -782,10 +792,8 @@ static size_t obj_size(const ph_heap *h, const obj_ref *o)
 
 static void large_free(ph_heap *h, const obj_ref *o)
 {
-    set_pmap_large(h->regions_[o->ri], o->page, o->npages, false);
-    ph_pages_give(h, o->ri, o->page, o->npages);
+    large_give(h, o->ri, o->page, o->npages);
     h->large_objects_--;
-    h->large_pages_ -= o->npages;
 }
 
 /* Frees the object o found (the lock is held). */
@@ -1026,14 +1034,12 @@ void *ph_aligned_alloc(ph_heap *h, size_t align, size_t size)
 static bool large_grow(ph_heap *h, obj_ref *o, size_t n)
 {
     struct ph_region *r = h->regions_[o->ri];
-    size_t end = o->page + o->npages, more = n - o->npages, i;
+    size_t end = o->page + o->npages, more = n - o->npages;
 
     if (more > r->npages - end || !ph_bits_clear(r->alloc, end, more))
         return false;
     ph_pages_take_at(h, o->ri, end, more, false);
-    for (i = 0; i < more; i++)
-        r->pmap[end + i] = PH_PM_LARGE_MORE;
-    ph_bits_fill(r->obj, end, more, true);
+    set_pmap_large(r, end, more, true, false);
     h->large_pages_ += more;
     return true;
 }
@@ -1092,11 +1098,8 @@ void *ph_realloc(ph_heap *h, void *p, size_t size)
     } else if (size > PH_SMALL_MAX) {
         size_t n = pages_for(h, size);
         if (n != 0 && n <= o.npages) { /* shrink: give back the tail */
-            if (n < o.npages) {
-                set_pmap_large(h->regions_[o.ri], o.page + n, o.npages - n, false);
-                ph_pages_give(h, o.ri, o.page + n, o.npages - n);
-                h->large_pages_ -= o.npages - n;
-            }
+            if (n < o.npages)
+                large_give(h, o.ri, o.page + n, o.npages - n);
             goto in_place;
         }
         if (n != 0 && large_grow(h, &o, n))
