@@ -39,6 +39,7 @@
  */
 #define _GNU_SOURCE
 #include "pageheap.h"
+#include "ph_internal.h" /* ph_region_levels: K of the worst cases */
 #include "refmodel.h"
 
 #include <inttypes.h>
@@ -303,17 +304,8 @@ static bool worst_cases(ph_heap *h, void *mem, size_t bytes, size_t usable)
     } else {
         ok = false;
     }
-    /* the index's levels (core/src/ph_region.c, ph_region_levels): a byte
-     * per chunk, then one per word of w / 8 lanes, up to a level of at most
-     * 8 words */
-    size_t levels = 0, count = (usable + w - 1) / w, lanes = w / 8;
-    for (;;) {
-        size_t words = (count + lanes - 1) / lanes;
-        levels++;
-        if (words <= 8)
-            break;
-        count = words;
-    }
+    /* the index's levels, as the library lays them out */
+    size_t levels = ph_region_levels((usable + w - 1) / w, NULL);
     printf("worst levels=%zu chunk_pages=%zu chunks=%zu ok=%s\n", levels, w,
            (usable + w - 1) / w, ok ? "yes" : "no");
     return ok;

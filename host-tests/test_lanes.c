@@ -5,9 +5,11 @@
  * The run index (core/src/ph_tree.h) keeps a 7-bit value per byte lane of
  * a word and answers "first lane >= n" and "largest lane" with whole-word
  * operations.  Here:
- *   - lanes_ge, lane_first, lane_drop_first, lanes_from, lanes_max, lanes_top and
- *     word_top against byte loops, on random words of 7-bit lanes (and
- *     words of equal lanes, zeros, the cap) for every n in 1..128;
+ *   - lanes_ge, lane_first, lane_drop_first, lanes_from, lanes_max and
+ *     lanes_top, and on a word of a level (a machine word, or a 16-byte
+ *     vector with SSE2) word_top, word_ge, flags_first and flags_from,
+ *     against byte loops, on random words of 7-bit lanes (and words of
+ *     equal lanes, zeros, the cap) for every n in 1..128;
  *   - region_find (the first-fit search, over the cap too) against a naive
  *     scan of the region's allocation bitmap for every n in 1..3W + 5,
  *     after each step of a random sequence of page allocations and frees
@@ -46,20 +48,21 @@ static ph_word_t random_lanes(rng_t *r)
     return x;
 }
 
+#define WL ((unsigned)sizeof(ph_word_t)) /* lanes of a machine word */
+
 static void check_word(ph_word_t x)
 {
     unsigned top = 0;
-    for (unsigned i = 0; i < PH_LANES; i++)
+    for (unsigned i = 0; i < WL; i++)
         if (lane(x, i) > top)
             top = lane(x, i);
     assert_int_equal(lanes_top(x), top);
-    assert_int_equal(word_top((const uint8_t *)&x), top);
     for (unsigned n = 1; n <= 128; n++) {
         ph_word_t t = lanes_ge(x, n);
-        for (unsigned i = 0; i < PH_LANES; i++) {
+        for (unsigned i = 0; i < WL; i++) {
             /* lanes_from(t, i): the flags of lanes i and above only */
             ph_word_t u = lanes_from(lanes_ge(x, n), i);
-            for (unsigned j = i; j < PH_LANES; j++) {
+            for (unsigned j = i; j < WL; j++) {
                 if (lane(x, j) >= n) {
                     assert_true(u != 0);
                     assert_int_equal(lane_first(u), j);
@@ -77,19 +80,69 @@ static void check_word(ph_word_t x)
     }
 }
 
+/* A word of a level (PH_LANES bytes: a machine word, or a vector):
+ * word_top, word_ge, flags_first and flags_from against byte loops. */
+static void check_level_word(const uint8_t *g)
+{
+    unsigned top = 0;
+    for (unsigned i = 0; i < PH_LANES; i++)
+        if (g[i] > top)
+            top = g[i];
+    assert_int_equal(word_top(g), top);
+    for (unsigned n = 1; n <= 128; n++) {
+        for (unsigned i = 0; i < PH_LANES; i++) {
+            ph_flags_t u = flags_from(word_ge(g, n), i);
+            unsigned want = PH_LANES;
+            for (unsigned j = i; j < PH_LANES && want == PH_LANES; j++)
+                if (g[j] >= n)
+                    want = j;
+            if (want == PH_LANES) {
+                assert_true(u == 0);
+            } else {
+                assert_true(u != 0);
+                assert_int_equal(flags_first(u), want);
+            }
+        }
+    }
+}
+
+static void check_words(const ph_word_t *w)
+{
+    union {
+        ph_word_t w[(PH_LANES + WL - 1) / WL];
+        uint8_t b[PH_LANES];
+    } g;
+    for (unsigned i = 0; i < (PH_LANES + WL - 1) / WL; i++) {
+        check_word(w[i]);
+        g.w[i] = w[i];
+    }
+    check_level_word(g.b);
+}
+
 static void test_lane_ops(void **state)
 {
     (void)state;
     rng_t r;
+    ph_word_t w[(PH_LANES + WL - 1) / WL];
+    unsigned nw = (PH_LANES + WL - 1) / WL;
     rng_seed(&r, test_seed("lanes", 0x1a2e5));
-    check_word(0);
-    check_word(LANE_LO * 127u);
-    check_word(LANE_LO * (ph_word_t)W);
+    for (unsigned i = 0; i < nw; i++)
+        w[i] = 0;
+    check_words(w);
+    for (unsigned i = 0; i < nw; i++)
+        w[i] = LANE_LO * 127u;
+    check_words(w);
+    for (unsigned i = 0; i < nw; i++)
+        w[i] = LANE_LO * (ph_word_t)W;
+    check_words(w);
     for (size_t k = 0; k < scaled(20000); k++) {
         ph_word_t a = random_lanes(&r), b = random_lanes(&r), m = lanes_max(a, b);
-        for (unsigned i = 0; i < PH_LANES; i++)
+        for (unsigned i = 0; i < WL; i++)
             assert_int_equal(lane(m, i), lane(a, i) > lane(b, i) ? lane(a, i) : lane(b, i));
-        check_word(a);
+        w[0] = a;
+        for (unsigned i = 1; i < nw; i++)
+            w[i] = rng_pct(&r, 50) ? b : random_lanes(&r);
+        check_words(w);
     }
 }
 
@@ -168,7 +221,7 @@ static void test_search(void **state)
     search_region(W - 3, seed);               /* one partial chunk */
     search_region(5 * W + 7, seed + 1);       /* a partial last chunk, one level */
     search_region(100 * W, seed + 2);         /* two levels */
-    search_region(PH_LANES * PH_LANES * 8 * W + W / 2, seed + 3); /* three */
+    search_region(PH_LANES * PH_LANES * (PH_TOP_WORDS + 1) * W + W / 2, seed + 3); /* three */
 }
 
 /* One byte (or the stop word) of the index changed: ph_check reports it
@@ -201,7 +254,7 @@ static void test_check_index(void **state)
     assert_int_equal(ph_check(&h), PH_OK);
     expect_corrupt(&h, &reg->lv[0][1], PH_CHECK_LEAF);
     expect_corrupt(&h, &reg->lv[top][0], PH_CHECK_TREE);
-    expect_corrupt(&h, &reg->lv[top][reg->top_words * sizeof(ph_word_t)], PH_CHECK_TREE);
+    expect_corrupt(&h, &reg->lv[top][reg->top_words * PH_LANES], PH_CHECK_TREE);
     free(mem);
 }
 

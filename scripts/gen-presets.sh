@@ -12,7 +12,8 @@
 #
 # Presets (cmake --preset <p>; cmake --build --preset <p>; ctest --preset <p>):
 #   host       build/host      RelWithDebInfo, the default layout
-#   host-san   build/host-san  Debug, ASan + UBSan, no benchmarks
+#   host-san   build/host-san  Debug, ASan + UBSan, no benchmarks, the run
+#                              index in machine words (PH_LANES_SIMD=0)
 #   host-w32   build/host-w32  PH_WORD_BITS=32 PH_PORTABLE_BITS=ON, no benchmarks
 #   <board>    build/board-<board>: cmake/arm-none-eabi.cmake, PH_BOARD=<board>,
 #              PH_CPU / PH_FLOAT_ABI from boards/<board>/board.cmake, no
@@ -67,10 +68,11 @@ generate() {
         "PH_SANITIZE": "OFF",
         "PH_WORD_BITS": "",
         "PH_PORTABLE_BITS": "OFF"'
-    host_preset host-san "Host: AddressSanitizer + UndefinedBehaviorSanitizer, Debug (scripts/test.sh, build/host-san)" \
+    host_preset host-san "Host: AddressSanitizer + UndefinedBehaviorSanitizer, Debug, run index in machine words (scripts/test.sh, build/host-san)" \
 '        "CMAKE_BUILD_TYPE": "Debug",
         "PH_SANITIZE": "ON",
-        "PH_BUILD_BENCH": "OFF"'
+        "PH_BUILD_BENCH": "OFF",
+        "PH_CONFIG_DEFINES": "PH_LANES_SIMD=0"'
     host_preset host-w32 "Host: 32-bit bitmap words and portable bit helpers, the Cortex-M0 layout (scripts/test.sh, build/host-w32)" \
 '        "CMAKE_BUILD_TYPE": "RelWithDebInfo",
         "PH_WORD_BITS": "32",

@@ -81,8 +81,9 @@ step "presets (CMakePresets.json = scripts/gen-presets.sh: host configs + one pe
 step "plot (scripts/plot-demo.py --check: run.sh's plots from demo/qemu/sample-output.txt)" python3 "$PH_ROOT/scripts/plot-demo.py" --check
 step "host (build/host)" host_config build/host \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_SANITIZE=OFF -DPH_WORD_BITS= -DPH_PORTABLE_BITS=OFF
-step "host-san (build/host-san, ASan+UBSan)" host_config build/host-san \
-    -DCMAKE_BUILD_TYPE=Debug -DPH_SANITIZE=ON -DPH_BUILD_BENCH=OFF -DPH_TEST_SCALE=0.25
+step "host-san (build/host-san, ASan+UBSan, the run index in machine words: PH_LANES_SIMD=0)" host_config build/host-san \
+    -DCMAKE_BUILD_TYPE=Debug -DPH_SANITIZE=ON -DPH_BUILD_BENCH=OFF -DPH_TEST_SCALE=0.25 \
+    -DPH_CONFIG_DEFINES=PH_LANES_SIMD=0
 step "host-w32 (build/host-w32, PH_WORD_BITS=32 PH_PORTABLE_BITS=ON)" host_config build/host-w32 \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WORD_BITS=32 -DPH_PORTABLE_BITS=ON -DPH_BUILD_BENCH=OFF
 step "build-matrix (core for every Arm core and the host, -Werror)" \

@@ -57,9 +57,11 @@ static int check_region_tree(const struct ph_region *r)
     uint32_t k;
 
     ph_region_levels(r->nchunks, sizes);
-    if (r->top_words != sizes[r->nlevels - 1] ||
-        ((const ph_word_alias *)(const void *)r->lv[r->nlevels - 1])[r->top_words] != PH_TOP_STOP)
+    if (r->top_words != sizes[r->nlevels - 1])
         return PH_CHECK_TREE;
+    for (j = 0; j < PH_LANES; j++)
+        if (r->lv[r->nlevels - 1][((size_t)r->top_words << PH_LANE_LOG2) + j] != PH_TOP_STOP)
+            return PH_CHECK_TREE;
     for (c = 0; c < sizes[0] * PH_LANES; c++) {
         if (c >= r->nchunks) {
             if (r->lv[0][c] != 0)

@@ -19,13 +19,14 @@
  * longest free run that begins in it, its top run counted on into the next
  * chunk's bottom run, capped at PH_RUN_CAP = W pages.  Level 0 of the index
  * is these bytes; a byte of level k + 1 is the largest of the PH_LANES
- * bytes (8 on 64-bit, 4 on 32-bit) of one word of level k; the top level
- * is the first of at most PH_TOP_WORDS words.  Values fit in 7 bits, so a
- * word compares all its lanes with n at once (lanes_ge: a subtraction and
- * a mask), and the search reads the top words in order to the first lane
- * whose value is at least n, then one word per level below, to the first
- * chunk whose value is n or more; the run is in its bitmap word, or is its
- * top run going on above it.  An update changes the bitmap words of the
+ * bytes of one word of level k (a word of a level is a machine word, 8
+ * lanes on 64-bit, 4 on 32-bit, or with SSE2 a 16-byte vector); the top
+ * level is the first of at most PH_TOP_WORDS words.  Values fit in 7 bits,
+ * so a word compares all its lanes with n at once (word_ge: a subtraction
+ * and a mask, or a vector compare), and the search reads the top words in
+ * order to the first lane whose value is at least n, then one word per
+ * level below, to the first chunk whose value is n or more; the run is in
+ * its bitmap word, or is its top run going on above it.  An update changes the bitmap words of the
  * run, the values of its first and last chunks, of the chunk above it and
  * of the chunk below when the free run below reaches into it, and carries
  * each changed value up to the first level where the maximum stays.
@@ -50,21 +51,52 @@
 /* Largest region, in pages (PH_MAX_LEVELS below is sized for it). */
 #define PH_REGION_MAX_PAGES ((size_t)1 << 31)
 
-/* The run index (above): byte lanes per word, the cap of a chunk's value,
- * and the most levels a region can need (2^26 chunks of 32 pages in
- * 4-lane words: 13 levels; 2^25 of 64 in 8-lane words: 9). */
+/* The run index uses SSE2 byte vectors where there are (every x86-64; 0
+ * forces machine words): a word of its levels is then a 16-byte vector,
+ * compared with n and folded to its largest lane by a few vector
+ * instructions (ph_tree.h). */
+#if !defined(PH_LANES_SIMD)
+#if PH_WORD_BITS == 64 && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define PH_LANES_SIMD 1
+#else
+#define PH_LANES_SIMD 0
+#endif
+#endif
+
+/* The run index (above): byte lanes per word of a level (a machine word,
+ * or a vector), the cap of a chunk's value, and the most levels a region
+ * can need (2^26 chunks of 32 pages in 4-lane words: 13 levels; 2^25 of 64
+ * in 8-lane words: 9). */
+#if PH_LANES_SIMD
+#define PH_LANES 16u
+#define PH_LANE_LOG2 4
+#else
 #define PH_LANES ((unsigned)sizeof(ph_word_t))
 #define PH_LANE_LOG2 (PH_WORD_LOG2 - 3)
+#endif
 #define PH_RUN_CAP ((unsigned)PH_CHUNK_PAGES)
 #define PH_MAX_LEVELS 13
 /* The top level of the run index is at most this many words, scanned in
- * order by a search (one level less to carry every update up). */
+ * order by a search (one level less to carry every update up): 64 lanes
+ * of 64-bit words, 32 of 32-bit ones, 256 of vectors. */
+#if PH_LANES_SIMD
+#define PH_TOP_WORDS 16u
+#else
 #define PH_TOP_WORDS 8u
+#endif
 
-/* The word after a region's top level: every byte lane at 127, at least
- * any request the index serves, so the first-fit scan of the top level
- * needs no bound test (ph_tree.h). */
-#define PH_TOP_STOP ((PH_WORD_ONES / 0xFFu) * 0x7Fu)
+/* Levels of the run index at least.  1: a region of up to PH_TOP_WORDS
+ * words of chunks has one level, the cheapest.  2 gives it a second level,
+ * so that it pays the carries of a larger region: flatter costs over
+ * region sizes, at a price for the small ones. */
+#ifndef PH_MIN_LEVELS
+#define PH_MIN_LEVELS 1u
+#endif
+
+/* The byte of the word after a region's top level: every lane at 127, at
+ * least any request the index serves, so the first-fit scan of the top
+ * level needs no bound test (ph_tree.h). */
+#define PH_TOP_STOP 0x7Fu
 
 struct ph_region {
     uintptr_t base;        /* address of bitmap page 0 (after metadata)   */
@@ -96,7 +128,8 @@ struct ph_region {
     uint8_t *lv[PH_MAX_LEVELS]; /* the run index, level k word-aligned,
                               lv[0] one value per chunk, zero-padded to
                               whole words; the top level is followed by
-                              PH_TOP_STOP, where its scan ends            */
+                              a word of PH_TOP_STOP bytes, where its scan
+                              ends                                         */
     /* The object layer's view (ph_object.c). */
     ph_word_t *obj;        /* nchunks words, 1 = page held by an object
                               (fit arena or large run): ph_page_free

@@ -126,9 +126,9 @@ static void lay_out_region(struct ph_region *r, uintptr_t meta, size_t usable,
     p = (uintptr_t)(r->scav + ((r->nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2));
     for (k = 0; k < r->nlevels; k++) {
         r->lv[k] = (uint8_t *)p;
-        p += sizes[k] * sizeof(ph_word_t);
+        p += sizes[k] * PH_LANES;
     }
-    p += sizeof(ph_word_t); /* PH_TOP_STOP, set by ph_region_rebuild */
+    p += PH_LANES; /* PH_TOP_STOP, set by ph_region_rebuild */
     r->inner = (uint8_t *)p;
     r->pmap = r->inner + r->nchunks;
     r->fanc = r->pmap;

@@ -17,7 +17,7 @@ uint32_t ph_region_levels(size_t nchunks, size_t *sizes)
         if (sizes != NULL)
             sizes[k] = words;
         k++;
-        if (words <= PH_TOP_WORDS)
+        if (k >= PH_MIN_LEVELS && words <= PH_TOP_WORDS)
             return k;
         count = words;
     }
@@ -36,8 +36,8 @@ size_t ph_region_meta_bytes(size_t npages, uint32_t page_shift)
     bytes += ((nchunks + PH_CHUNK_PAGES - 1) >> PH_CHUNK_LOG2) * sizeof(ph_word_t); /* scav */
     levels = ph_region_levels(nchunks, sizes);
     for (k = 0; k < levels; k++)
-        bytes += sizes[k] * sizeof(ph_word_t); /* the run index */
-    bytes += sizeof(ph_word_t);                /* and its PH_TOP_STOP */
+        bytes += sizes[k] * PH_LANES; /* the run index */
+    bytes += PH_LANES;                /* and its word of PH_TOP_STOP */
     bytes += nchunks;                          /* inner, a byte a chunk */
     bytes += npages;                           /* page map, a byte a page */
     if (anc != page_shift)                     /* anchors, a byte a block */
@@ -115,8 +115,9 @@ void ph_region_rebuild(struct ph_region *r)
         r->lv[0][c] = c < r->nchunks ? (uint8_t)chunk_value(r, c) : 0;
     for (k = 1; k < r->nlevels; k++)
         for (j = 0; j < sizes[k] << PH_LANE_LOG2; j++)
-            r->lv[k][j] = j < sizes[k - 1] ? (uint8_t)lanes_top(level_word(r, k - 1, j)) : 0;
-    ((ph_word_alias *)(void *)r->lv[r->nlevels - 1])[r->top_words] = PH_TOP_STOP;
+            r->lv[k][j] = j < sizes[k - 1] ? (uint8_t)word_top(level_at(r, k - 1, j)) : 0;
+    for (j = 0; j < PH_LANES; j++)
+        r->lv[r->nlevels - 1][((size_t)r->top_words << PH_LANE_LOG2) + j] = PH_TOP_STOP;
 }
 
 /* Length of the free run that begins at page p of r (p free), counted
@@ -144,14 +145,14 @@ static size_t next_capped(const struct ph_region *r, size_t c, const size_t *siz
 {
     size_t j = c;
     uint32_t k = 0;
-    ph_word_t t;
+    ph_flags_t t;
 
     for (;;) {
         if ((j >> PH_LANE_LOG2) < sizes[k]) {
-            t = lanes_from(lanes_ge(level_word(r, k, j >> PH_LANE_LOG2), PH_RUN_CAP),
+            t = flags_from(word_ge(level_at(r, k, j >> PH_LANE_LOG2), PH_RUN_CAP),
                            (unsigned)(j & (PH_LANES - 1))); /* lanes from j's on */
             if (t != 0) {
-                j = (j & ~(size_t)(PH_LANES - 1)) + lane_first(t);
+                j = (j & ~(size_t)(PH_LANES - 1)) + flags_first(t);
                 break;
             }
         }
@@ -166,7 +167,7 @@ static size_t next_capped(const struct ph_region *r, size_t c, const size_t *siz
         j = (j >> PH_LANE_LOG2) + 1;
     }
     while (k-- > 0)
-        j = (j << PH_LANE_LOG2) + lane_first(lanes_ge(level_word(r, k, j), PH_RUN_CAP));
+        j = (j << PH_LANE_LOG2) + flags_first(word_ge(level_at(r, k, j), PH_RUN_CAP));
     return j;
 }
 
@@ -214,7 +215,7 @@ size_t ph_region_longest(const struct ph_region *r)
 
     ph_region_levels(r->nchunks, it.sizes);
     for (j = 0; j < it.sizes[top]; j++) {
-        size_t v = lanes_top(level_word(r, (uint32_t)top, j));
+        size_t v = word_top(level_at(r, (uint32_t)top, j));
         if (v > best)
             best = v;
     }

@@ -95,17 +95,99 @@ PH_HOT_INLINE uint32_t lanes_top(ph_word_t x)
     return (uint32_t)(x & 0xFFu);
 }
 
+/* ---- words of a level: PH_LANES byte lanes ---- */
+
 /* Word j of level k (levels are word-aligned; their bytes are written one
  * by one). */
-
-PH_HOT_INLINE ph_word_t level_word(const struct ph_region *r, uint32_t k, size_t j)
+PH_HOT_INLINE const uint8_t *level_at(const struct ph_region *r, uint32_t k, size_t j)
 {
-    return ((const ph_word_alias *)(const void *)r->lv[k])[j];
+    return r->lv[k] + (j << PH_LANE_LOG2);
 }
 
-/* Largest of the PH_LANES bytes at l (a word of a level): with 8 lanes a
- * tree of byte compares, fewer instructions than three folds of the word;
- * with 4 the two folds are as short and keep to one load. */
+#if PH_LANES_SIMD
+typedef unsigned char ph_v16u8 __attribute__((vector_size(16)));
+typedef signed char ph_v16i8 __attribute__((vector_size(16)));
+typedef char ph_v16c __attribute__((vector_size(16))); /* the builtins' type */
+typedef unsigned long long ph_v2u64 __attribute__((vector_size(16)));
+
+/* The lanes of a word at or above a value: bit i for lane i. */
+typedef unsigned ph_flags_t;
+
+PH_HOT_INLINE ph_v16u8 vec_load(const uint8_t *l)
+{
+    ph_v16u8 v;
+    __builtin_memcpy(&v, l, sizeof v);
+    return v;
+}
+
+/* Byte-wise maximum (pmaxub). */
+PH_HOT_INLINE ph_v16u8 bytes_max(ph_v16u8 a, ph_v16u8 b)
+{
+#if defined(__clang__)
+    return __builtin_elementwise_max(a, b);
+#else
+    return (ph_v16u8)__builtin_ia32_pmaxub128((ph_v16c)a, (ph_v16c)b);
+#endif
+}
+
+/* The lanes of the word at l whose value is at least n (1 <= n <= 128): a
+ * signed compare, as values are below 128. */
+PH_HOT_INLINE ph_flags_t word_ge(const uint8_t *l, uint32_t n)
+{
+    ph_v16i8 v = (ph_v16i8)vec_load(l), lim = (ph_v16i8){0} + (signed char)(n - 1u);
+    return (ph_flags_t)__builtin_ia32_pmovmskb128((ph_v16c)(v > lim));
+}
+
+/* Index of the first lane flagged in t != 0. */
+PH_HOT_INLINE unsigned flags_first(ph_flags_t t)
+{
+    return (unsigned)__builtin_ctz(t);
+}
+
+/* t without the flags of its lanes below lane i (0 <= i < PH_LANES). */
+PH_HOT_INLINE ph_flags_t flags_from(ph_flags_t t, unsigned i)
+{
+    return t & (~0u << i);
+}
+
+/* Largest lane of the word at l: four folds, each a shuffle or shift and
+ * a byte-wise maximum. */
+PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
+{
+    ph_v2u64 q = (ph_v2u64)vec_load(l);
+    ph_v16u8 v = bytes_max((ph_v16u8)q, (ph_v16u8)(ph_v2u64){q[1], q[1]});
+
+    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 32));
+    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 16));
+    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 8));
+    return v[0];
+}
+#else
+typedef ph_word_t ph_flags_t;
+
+PH_HOT_INLINE ph_word_t word_at(const uint8_t *l)
+{
+    return *(const ph_word_alias *)(const void *)l;
+}
+
+PH_HOT_INLINE ph_flags_t word_ge(const uint8_t *l, uint32_t n)
+{
+    return lanes_ge(word_at(l), n);
+}
+
+PH_HOT_INLINE unsigned flags_first(ph_flags_t t)
+{
+    return lane_first(t);
+}
+
+PH_HOT_INLINE ph_flags_t flags_from(ph_flags_t t, unsigned i)
+{
+    return lanes_from(t, i);
+}
+
+/* Largest of the PH_LANES bytes at l: with 8 lanes a tree of byte
+ * compares, fewer instructions than three folds of the word; with 4 the
+ * two folds are as short and keep to one load. */
 PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
 {
 #if PH_WORD_BITS == 64
@@ -115,9 +197,10 @@ PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
     b = c > d ? c : d;
     return a > b ? a : b;
 #else
-    return lanes_top(*(const ph_word_alias *)(const void *)l);
+    return lanes_top(word_at(l));
 #endif
 }
+#endif
 
 /* ---- chunk values ---- */
 
@@ -317,7 +400,8 @@ size_t ph_region_find_long(const struct ph_region *r, size_t n);
 PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
 {
     uint32_t k = r->nlevels - 1;
-    ph_word_t t, w, x;
+    ph_flags_t t;
+    ph_word_t w, x;
     size_t j;
     unsigned visits, at;
 
@@ -326,17 +410,17 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
     /* Invariant: the first chunk whose value is at least n is in the
      * subtree of lane j of level k. */
     for (j = 0;; j++) { /* ends at PH_TOP_STOP, the word past the top level */
-        t = lanes_ge(level_word(r, k, j), (uint32_t)n);
+        t = word_ge(level_at(r, k, j), (uint32_t)n);
         if (t != 0)
             break;
     }
     if (j == r->top_words)
         return SIZE_MAX;
-    j = (j << PH_LANE_LOG2) + lane_first(t);
+    j = (j << PH_LANE_LOG2) + flags_first(t);
     while (k > 0) {
         k--;
-        t = lanes_ge(level_word(r, k, j), (uint32_t)n);
-        j = (j << PH_LANE_LOG2) + lane_first(t);
+        t = word_ge(level_at(r, k, j), (uint32_t)n);
+        j = (j << PH_LANE_LOG2) + flags_first(t);
     }
     /* The run begins in chunk j: the first of its word's runs of n pages
      * or more, else its top run, which goes on into the chunk above.  A
