@@ -220,8 +220,9 @@ static void test_search(void **state)
     uint64_t seed = test_seed("lanes-search", 0x5ea4c);
     search_region(W - 3, seed);               /* one partial chunk */
     search_region(5 * W + 7, seed + 1);       /* a partial last chunk, one level */
-    search_region(100 * W, seed + 2);         /* two levels */
-    search_region(PH_LANES * PH_LANES * (PH_TOP_WORDS + 1) * W + W / 2, seed + 3); /* three */
+    search_region(100 * W, seed + 2);         /* two levels (one with vectors) */
+    search_region(PH_TOP_WORDS * PH_LANES * W + W, seed + 3); /* just past one level */
+    search_region(PH_LANES * PH_LANES * (PH_TOP_WORDS + 1) * W + W / 2, seed + 4); /* three */
 }
 
 /* One byte (or the stop word) of the index changed: ph_check reports it

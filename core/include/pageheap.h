@@ -15,11 +15,13 @@
  *
  * Bounds (W = pages per chunk = bits of the machine word: 32 on Arm, 64 on
  * x86-64; C = chunks of a region; K = levels of its run index, the least
- * with at most 8 words at the top, each level below W / 8 times wider: 2
- * for 256 chunks on x86-64 or 32 on Arm, 3 up to 4096 on x86-64; k =
- * chunks the run touches, n / W + 2 at most; R = regions, at most
- * PH_MAX_REGIONS):
- *   ph_page_alloc(h, n <= W): O(R + K + log W + k): per region at most 8
+ * with at most T words at the top, each level below L times wider, where a
+ * word is an SSE2 vector of L = 16 byte lanes on x86-64 (T = 16) and a
+ * machine word of L = W / 8 lanes elsewhere (T = 8): on x86-64 K = 1 up to
+ * 256 chunks (16 Ki pages), 2 up to 4096; on Arm 1 up to 32 chunks, 2 up
+ * to 128, 3 up to 512; k = chunks the run touches, n / W + 2 at most; R =
+ * regions, at most PH_MAX_REGIONS):
+ *   ph_page_alloc(h, n <= W): O(R + K + log W + k): per region at most T
  *                        top words, one word per level below, at most 4
  *                        runs of the chunk found then a doubling search;
  *                        then the k bitmap words, a longest inner run
@@ -35,14 +37,14 @@
  *   measured by bench/run-page-bench.sh on heaps laid out to make the
  *   search and the update longest (and on the whole heap in one call, and
  *   on a run over W past a candidate in every chunk):
- *     ph_page_alloc(n <= W)  <= 420 + 100 K
- *     ph_page_alloc(n > W)   <= 420 + 100 K + 95 C + 20 n / W
+ *     ph_page_alloc(n <= W)  <= 500 + 100 K
+ *     ph_page_alloc(n > W)   <= 500 + 100 K + 90 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
- *   e.g. 16 Ki pages (K = 2): alloc <= 620 (measured 508 constructed, 557
- *   on the page trace), free <= 550 (484 constructed, 471 on the trace);
- *   256 Ki pages (K = 3): alloc <= 720 (584, 573), free <= 590 (506, 430);
- *   over W pages: 16 Ki pages <= 24,960 (24,076), 256 Ki <= 389,575
- *   (383,117).
+ *   e.g. 16 Ki pages (K = 1): alloc <= 600 (measured 553 constructed, 498
+ *   on the page trace), free <= 510 (424 constructed, 441 on the trace);
+ *   256 Ki pages (K = 2): alloc <= 700 (607, 526), free <= 550 (453, 419);
+ *   over W pages: 16 Ki pages <= 23,660 (21,775), 256 Ki <= 369,090
+ *   (346,663).
  *   Each region below the one that serves adds about 10.  On a Cortex-M
  *   the terms are the same with other constants: Cortex-M3, 1024 pages of
  *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,

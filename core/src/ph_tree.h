@@ -402,6 +402,7 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
     uint32_t k = r->nlevels - 1;
     ph_flags_t t;
     ph_word_t w, x;
+    const uint8_t *top, *l;
     size_t j;
     unsigned visits, at;
 
@@ -409,14 +410,16 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
         return ph_region_find_long(r, n);
     /* Invariant: the first chunk whose value is at least n is in the
      * subtree of lane j of level k. */
-    for (j = 0;; j++) { /* ends at PH_TOP_STOP, the word past the top level */
-        t = word_ge(level_at(r, k, j), (uint32_t)n);
+    top = r->lv[k];
+    for (l = top;; l += PH_LANES) { /* ends at PH_TOP_STOP, past the top level */
+        t = word_ge(l, (uint32_t)n);
         if (t != 0)
             break;
     }
-    if (j == r->top_words)
+    j = (size_t)(l - top); /* the word's first lane */
+    if (j == (size_t)r->top_words << PH_LANE_LOG2)
         return SIZE_MAX;
-    j = (j << PH_LANE_LOG2) + flags_first(t);
+    j += flags_first(t);
     while (k > 0) {
         k--;
         t = word_ge(level_at(r, k, j), (uint32_t)n);
