@@ -108,7 +108,6 @@ PH_HOT_INLINE const uint8_t *level_at(const struct ph_region *r, uint32_t k, siz
 typedef unsigned char ph_v16u8 __attribute__((vector_size(16)));
 typedef signed char ph_v16i8 __attribute__((vector_size(16)));
 typedef char ph_v16c __attribute__((vector_size(16))); /* the builtins' type */
-typedef unsigned long long ph_v2u64 __attribute__((vector_size(16)));
 
 /* The lanes of a word at or above a value: bit i for lane i. */
 typedef unsigned ph_flags_t;
@@ -150,16 +149,31 @@ PH_HOT_INLINE ph_flags_t flags_from(ph_flags_t t, unsigned i)
     return t & (~0u << i);
 }
 
-/* Largest lane of the word at l: four folds, each a shuffle or shift and
- * a byte-wise maximum. */
+/* The lanes of v rearranged: 4-byte groups by pshufd, 2-byte ones by
+ * pshuflw (the compilers pick them for these patterns). */
+typedef unsigned ph_v4u32 __attribute__((vector_size(16)));
+typedef unsigned short ph_v8u16 __attribute__((vector_size(16)));
+#if defined(__clang__)
+#define PH_SHUF4(v, a, b, c, d) __builtin_shufflevector((ph_v4u32)(v), (ph_v4u32)(v), a, b, c, d)
+#define PH_SHUF8(v, a, b, c, d, e, f, g, h)                                                   \
+    __builtin_shufflevector((ph_v8u16)(v), (ph_v8u16)(v), a, b, c, d, e, f, g, h)
+#else
+#define PH_SHUF4(v, a, b, c, d) __builtin_shuffle((ph_v4u32)(v), (ph_v4u32){a, b, c, d})
+#define PH_SHUF8(v, a, b, c, d, e, f, g, h)                                                   \
+    __builtin_shuffle((ph_v8u16)(v), (ph_v8u16){a, b, c, d, e, f, g, h})
+#endif
+
+/* Largest lane of the word at l: four folds, each a shuffle into a second
+ * register (pshufd, pshufd, pshuflw, then a 16-bit shift) and a byte-wise
+ * maximum. */
 PH_HOT_INLINE uint32_t word_top(const uint8_t *l)
 {
-    ph_v2u64 q = (ph_v2u64)vec_load(l);
-    ph_v16u8 v = bytes_max((ph_v16u8)q, (ph_v16u8)(ph_v2u64){q[1], q[1]});
+    ph_v16u8 v = vec_load(l);
 
-    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 32));
-    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 16));
-    v = bytes_max(v, (ph_v16u8)((ph_v2u64)v >> 8));
+    v = bytes_max(v, (ph_v16u8)PH_SHUF4(v, 2, 3, 0, 1));
+    v = bytes_max(v, (ph_v16u8)PH_SHUF4(v, 1, 0, 3, 2));
+    v = bytes_max(v, (ph_v16u8)PH_SHUF8(v, 1, 0, 3, 2, 4, 5, 6, 7));
+    v = bytes_max(v, (ph_v16u8)((ph_v8u16)v >> 8));
     return v[0];
 }
 #else
@@ -290,26 +304,28 @@ PH_HOT_INLINE void set_bits(struct ph_region *r, size_t c, unsigned lo, unsigned
     r->alloc[c] = nw;
 }
 
-/* Sets the value of chunk c and carries it up the levels: a byte that
- * rises above its parent raises the parent; one that falls from its
- * parent's value sends the parent back to its word; anything else leaves
- * the parent, and so every level above, as it was.  Each changed chunk is
- * carried up before the next changes, so every carry starts from a
- * consistent index. */
-PH_HOT_INLINE void set_value(struct ph_region *r, size_t c)
+/* Carries the lane j of level k - 1 up from level k (1 <= k):
+ * old, the lane's value before, v its value now.  With vectors level 1
+ * is written out in set_value and this carries on from level 2, out of
+ * line: regions of three levels or more are rare there (over
+ * PH_TOP_WORDS * 256 chunks).  With machine words (where a region of 512
+ * chunks has three levels) and at -Os it is the whole carry, inlined: one
+ * loop, the code size of the library kept. */
+#if PH_LANES_SIMD && !defined(__OPTIMIZE_SIZE__)
+#define PH_CARRY_INLINE static __attribute__((noinline))
+#else
+#define PH_CARRY_INLINE PH_HOT_INLINE
+#endif
+PH_CARRY_INLINE void carry_from(struct ph_region *r, uint32_t k, size_t j, uint32_t old,
+                                uint32_t v)
 {
-    uint32_t old = r->lv[0][c], v = chunk_value(r, c), k;
-
-    if (v == old)
-        return;
-    r->lv[0][c] = (uint8_t)v;
-    for (k = 1; k < r->nlevels; k++) {
-        uint8_t *up = &r->lv[k][c >> PH_LANE_LOG2];
+    for (; k < r->nlevels; k++) {
+        uint8_t *up = &r->lv[k][j >> PH_LANE_LOG2];
         uint32_t was = *up;
         if (v > was) {
             *up = (uint8_t)v;
         } else if (old == was) {
-            v = word_top(r->lv[k - 1] + ((c >> PH_LANE_LOG2) << PH_LANE_LOG2));
+            v = word_top(level_at(r, k - 1, j >> PH_LANE_LOG2));
             if (v == was)
                 return;
             *up = (uint8_t)v;
@@ -317,15 +333,61 @@ PH_HOT_INLINE void set_value(struct ph_region *r, size_t c)
             return;
         }
         old = was;
-        c >>= PH_LANE_LOG2;
+        j >>= PH_LANE_LOG2;
     }
+}
+
+/* The levels of r: nl when it is not 0 (a caller that knows them, so that
+ * the tests on them fold away), else r->nlevels. */
+PH_HOT_INLINE uint32_t levels_of(const struct ph_region *r, uint32_t nl)
+{
+    return nl != 0 ? nl : r->nlevels;
+}
+
+/* Sets the value of chunk c and carries it up the levels: a byte that
+ * rises above its parent raises the parent; one that falls from its
+ * parent's value sends the parent back to its word; anything else leaves
+ * the parent, and so every level above, as it was.  Each changed chunk is
+ * carried up before the next changes, so every carry starts from a
+ * consistent index.  With vectors (optimising for speed) level 1 is
+ * written out, as most regions have at most two levels, and nl
+ * (levels_of) folds the tests on the levels away; else carry_from's loop
+ * does it all. */
+PH_HOT_INLINE void set_value(struct ph_region *r, size_t c, uint32_t nl)
+{
+    uint32_t old = r->lv[0][c], v = chunk_value(r, c);
+
+    if (v == old)
+        return;
+    r->lv[0][c] = (uint8_t)v;
+#if defined(__OPTIMIZE_SIZE__) || !PH_LANES_SIMD
+    (void)nl;
+    carry_from(r, 1, c, old, v); /* the loop: one copy of the carry */
+#else
+    if (levels_of(r, nl) > 1) {
+        uint8_t *up = r->lv[1] + (c >> PH_LANE_LOG2);
+        uint32_t was = *up, top;
+        if (v > was) {
+            *up = (uint8_t)v;
+            if (levels_of(r, nl) > 2)
+                carry_from(r, 2, c >> PH_LANE_LOG2, was, v);
+        } else if (old == was) {
+            top = word_top(r->lv[0] + ((c >> PH_LANE_LOG2) << PH_LANE_LOG2));
+            if (top != was) {
+                *up = (uint8_t)top;
+                if (levels_of(r, nl) > 2)
+                    carry_from(r, 2, c >> PH_LANE_LOG2, was, top);
+            }
+        }
+    }
+#endif
 }
 
 /* Marks pages [first, first + npages) in use or free, the index kept.
  * begins (with in_use): page first begins a free run (the first fit's
  * answer), so the run below it is untouched. */
 PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bool in_use,
-                            bool begins)
+                            bool begins, uint32_t nl)
 {
     size_t last = first + npages - 1;
     size_t c0 = first >> PH_CHUNK_LOG2, c1 = last >> PH_CHUNK_LOG2, c;
@@ -348,12 +410,12 @@ PH_HOT_INLINE void mark_run(struct ph_region *r, size_t first, size_t npages, bo
      * chunk above when its bottom run now begins, or no longer does. */
     if (!begins && (r->alloc[c0] & ~ph_mask_from(lo)) == 0 &&
         ((r->alloc - 1)[c0] >> (PH_WORD_BITS - 1)) == 0)
-        set_value(r, c0 - 1);
-    set_value(r, c0);
+        set_value(r, c0 - 1, nl);
+    set_value(r, c0, nl);
     if (c1 != c0)
-        set_value(r, c1);
+        set_value(r, c1, nl);
     if (hi == PH_CHUNK_PAGES && c1 + 1 < r->nchunks)
-        set_value(r, c1 + 1);
+        set_value(r, c1 + 1, nl);
 }
 
 /* ph_region_free_checked (ph_internal.h), inlined: the entry checks of a
@@ -383,7 +445,7 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
         if (!ph_bits_clear(r->obj, first, npages))
             return PH_FAULT_BAD_POINTER;
     }
-    mark_run(r, first, npages, false, false);
+    mark_run(r, first, npages, false, false, 0);
     return 0;
 }
 
@@ -391,7 +453,16 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
 PH_TREE_INLINE void region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use,
                                 bool begins)
 {
-    mark_run(r, first, npages, in_use, in_use && begins);
+#if !defined(__OPTIMIZE_SIZE__) && PH_LANES_SIMD
+    /* two levels (regions of PH_TOP_WORDS + 1 to PH_TOP_WORDS * PH_LANES
+     * words of chunks): a copy of their own, the tests on the levels
+     * folded away */
+    if (r->nlevels == 2) {
+        mark_run(r, first, npages, in_use, in_use && begins, 2);
+        return;
+    }
+#endif
+    mark_run(r, first, npages, in_use, in_use && begins, 0);
 }
 
 /* First fit over the cap (ph_region.c). */
@@ -420,11 +491,24 @@ PH_TREE_INLINE size_t region_find(const struct ph_region *r, size_t n)
     if (j == (size_t)r->top_words << PH_LANE_LOG2)
         return SIZE_MAX;
     j += flags_first(t);
-    while (k > 0) {
+#if PH_LANES_SIMD
+    /* one word per level below; the step to level 0 written out (the only
+     * one with two levels, the most a vector index usually has) */
+    if (k > 0) {
+        for (; k > 1; k--) {
+            t = word_ge(level_at(r, k - 1, j), (uint32_t)n);
+            j = (j << PH_LANE_LOG2) + flags_first(t);
+        }
+        t = word_ge(level_at(r, 0, j), (uint32_t)n);
+        j = (j << PH_LANE_LOG2) + flags_first(t);
+    }
+#else
+    while (k > 0) { /* one word per level below */
         k--;
         t = word_ge(level_at(r, k, j), (uint32_t)n);
         j = (j << PH_LANE_LOG2) + flags_first(t);
     }
+#endif
     /* The run begins in chunk j: the first of its word's runs of n pages
      * or more, else its top run, which goes on into the chunk above.  A
      * bottom run that goes on from below is shorter than n (or the chunk
