@@ -40,14 +40,14 @@
  *     ph_page_alloc(n <= W)  <= 500 + 100 K
  *     ph_page_alloc(n > W)   <= 500 + 100 K + 90 C + 20 n / W
  *     ph_page_free           <= 470 + 40 K + 35 n / W
- *   e.g. 16 Ki pages (K = 1): alloc <= 600 (measured 553 constructed, 498
- *   on the page trace), free <= 510 (424 constructed, 441 on the trace);
- *   256 Ki pages (K = 2): alloc <= 700 (607, 526), free <= 550 (453, 419);
- *   over W pages: 16 Ki pages <= 23,660 (21,775), 256 Ki <= 369,090
- *   (346,663).
+ *   e.g. 16 Ki pages (K = 1): alloc <= 600 (measured 525 constructed, 499
+ *   on the page trace), free <= 510 (426 constructed, 446 on the trace);
+ *   256 Ki pages (K = 2): alloc <= 700 (560, 509), free <= 550 (445, 413);
+ *   over W pages: 16 Ki pages <= 23,660 (21,777), 256 Ki <= 369,090
+ *   (346,654).
  *   Each region below the one that serves adds about 10.  On a Cortex-M
  *   the terms are the same with other constants: Cortex-M3, 1024 pages of
- *   256 B, runs of up to 16 pages (bench/target), page alloc at most 430,
+ *   256 B, runs of up to 16 pages (bench/target), page alloc at most 390,
  *   free at most 349 measured (counted to within 40).
  */
 #ifndef PAGEHEAP_H
@@ -419,7 +419,7 @@ void ph_set_idle_policy(ph_heap *h, const ph_idle_policy *policy);
  * trace (sizes 16..512 B, 1,000,000 calls at 75 % load, 256 B pages, -O2;
  * bench/target/run-target-bench.sh), a new arena's page allocation
  * included, worst malloc / worst free: Cortex-M3 550 / 190 (counted to
- * within 40), Cortex-M4 558 / 202, Cortex-A15 573 / 221.  The malloc
+ * within 40), Cortex-M4 560 / 202, Cortex-A15 569 / 221.  The malloc
  * worst is a new arena: a ph_page_alloc (see the bounds at the top) and
  * the arena's page-map bytes.  No free emptied an arena in that trace: one
  * that does adds a ph_page_free and its arena's page-map bytes, a word at
