@@ -5,7 +5,7 @@
  * The run index (core/src/ph_tree.h) keeps a 7-bit value per byte lane of
  * a word and answers "first lane >= n" and "largest lane" with whole-word
  * operations.  Here:
- *   - lanes_ge, lane_first, lane_drop_first, lanes_from, lanes_max and
+ *   - lanes_ge, lane_first, lanes_from, lanes_max and
  *     lanes_top, and on a word of a level (a machine word, or a 16-byte
  *     vector with SSE2) word_top, word_ge, flags_first and flags_from,
  *     against byte loops, on random words of 7-bit lanes (and words of
@@ -49,6 +49,16 @@ static ph_word_t random_lanes(rng_t *r)
 }
 
 #define WL ((unsigned)sizeof(ph_word_t)) /* lanes of a machine word */
+
+/* t without the flag of its first lane: walks the flags lanes_ge set. */
+static ph_word_t lane_drop_first(ph_word_t t)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return t & ~((ph_word_t)1 << (PH_WORD_BITS - 1 - ph_clz(t)));
+#else
+    return t & (t - 1);
+#endif
+}
 
 static void check_word(ph_word_t x)
 {

@@ -26,17 +26,18 @@
  * and a mask, or a vector compare), and the search reads the top words in
  * order to the first lane whose value is at least n, then one word per
  * level below, to the first chunk whose value is n or more; the run is in
- * its bitmap word, or is its top run going on above it.  An update changes the bitmap words of the
- * run, the values of its first and last chunks, of the chunk above it and
- * of the chunk below when the free run below reaches into it, and carries
- * each changed value up to the first level where the maximum stays.
+ * its bitmap word, or is its top run going on above it.  An update changes
+ * the bitmap words of the run, the values of its first and last chunks,
+ * of the chunk above it and of the chunk below when the free run below
+ * reaches into it, and carries each changed value up to the first level
+ * where the maximum stays.
  * Requests over the cap (more than W pages) visit the chunks whose value
  * is the cap in order (next_capped, O(levels) each) and measure each run.
  * inner[c] (the longest run touching neither end of chunk c's word) lets a
  * chunk whose word did not change get its value from a few reads.
  *
- * Runs never join across regions: each region has its own index, and an allocation tries them in address
- * order, so no run spans two regions.
+ * Runs never join across regions: each region has its own index, and an
+ * allocation tries them in address order, so no run spans two regions.
  */
 #ifndef PH_INTERNAL_H
 #define PH_INTERNAL_H
@@ -83,14 +84,6 @@
 #define PH_TOP_WORDS 16u
 #else
 #define PH_TOP_WORDS 8u
-#endif
-
-/* Levels of the run index at least.  1: a region of up to PH_TOP_WORDS
- * words of chunks has one level, the cheapest.  2 gives it a second level,
- * so that it pays the carries of a larger region: flatter costs over
- * region sizes, at a price for the small ones. */
-#ifndef PH_MIN_LEVELS
-#define PH_MIN_LEVELS 1u
 #endif
 
 /* The byte of the word after a region's top level: every lane at 127, at

@@ -17,7 +17,7 @@ uint32_t ph_region_levels(size_t nchunks, size_t *sizes)
         if (sizes != NULL)
             sizes[k] = words;
         k++;
-        if (k >= PH_MIN_LEVELS && words <= PH_TOP_WORDS)
+        if (words <= PH_TOP_WORDS)
             return k;
         count = words;
     }

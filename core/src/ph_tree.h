@@ -34,6 +34,15 @@
 #define tree_max_run ph_word_max_run_inline
 #endif
 
+/* With vectors, when optimising for speed, the carry to level 1 and a
+ * two-level region's marks are written out (set_value, carry_from,
+ * region_mark); machine words and -Os keep the one carry loop. */
+#if PH_LANES_SIMD && !defined(__OPTIMIZE_SIZE__)
+#define PH_TREE_UNROLLED 1
+#else
+#define PH_TREE_UNROLLED 0
+#endif
+
 /* ---- byte lanes of a word (values 0..127) ---- */
 
 #define LANE_LO (PH_WORD_ONES / 0xFFu)  /* 0x0101...01 */
@@ -53,16 +62,6 @@ PH_HOT_INLINE unsigned lane_first(ph_word_t t)
     return ph_clz(t) >> 3;
 #else
     return ph_ctz(t) >> 3;
-#endif
-}
-
-/* t without the flag of its first lane. */
-PH_HOT_INLINE ph_word_t lane_drop_first(ph_word_t t)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return t & ~((ph_word_t)1 << (PH_WORD_BITS - 1 - ph_clz(t)));
-#else
-    return t & (t - 1);
 #endif
 }
 
@@ -311,7 +310,7 @@ PH_HOT_INLINE void set_bits(struct ph_region *r, size_t c, unsigned lo, unsigned
  * PH_TOP_WORDS * 256 chunks).  With machine words (where a region of 512
  * chunks has three levels) and at -Os it is the whole carry, inlined: one
  * loop, the code size of the library kept. */
-#if PH_LANES_SIMD && !defined(__OPTIMIZE_SIZE__)
+#if PH_TREE_UNROLLED
 #define PH_CARRY_INLINE static __attribute__((noinline))
 #else
 #define PH_CARRY_INLINE PH_HOT_INLINE
@@ -360,7 +359,7 @@ PH_HOT_INLINE void set_value(struct ph_region *r, size_t c, uint32_t nl)
     if (v == old)
         return;
     r->lv[0][c] = (uint8_t)v;
-#if defined(__OPTIMIZE_SIZE__) || !PH_LANES_SIMD
+#if !PH_TREE_UNROLLED
     (void)nl;
     carry_from(r, 1, c, old, v); /* the loop: one copy of the carry */
 #else
@@ -453,7 +452,7 @@ PH_TREE_INLINE int region_free_checked(struct ph_region *r, size_t first, size_t
 PH_TREE_INLINE void region_mark(struct ph_region *r, size_t first, size_t npages, bool in_use,
                                 bool begins)
 {
-#if !defined(__OPTIMIZE_SIZE__) && PH_LANES_SIMD
+#if PH_TREE_UNROLLED
     /* two levels (regions of PH_TOP_WORDS + 1 to PH_TOP_WORDS * PH_LANES
      * words of chunks): a copy of their own, the tests on the levels
      * folded away */
